@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "Parley"
+admin.site.site_title = "Parley"
+admin.site.index_title = "Store administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("conversations.urls_api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("conversations.urls")),
+]

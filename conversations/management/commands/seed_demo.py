@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from conversations.demo import DemoSeeder
+from conversations.services import attribute_definitions_ensure_defaults
+
+
+class Command(BaseCommand):
+    help = "Create the default attribute definitions and N demo subscribers with histories (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--subscribers", type=int, default=200, help="how many demo subscribers (default 200)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed for the generated histories")
+        parser.add_argument(
+            "--allow-real-provider",
+            action="store_true",
+            help="seed even when SMS_PROVIDER is not 'console' (demo numbers may belong to real people)",
+        )
+
+    def handle(self, *args, subscribers, seed, allow_real_provider, **options):
+        if subscribers < 0:
+            raise CommandError("--subscribers must be 0 or more")
+        if settings.SMS_PROVIDER != "console" and not allow_real_provider:
+            raise CommandError(
+                f"SMS_PROVIDER is {settings.SMS_PROVIDER!r}: demo numbers could be real phones. "
+                "Seed with the console provider, or pass --allow-real-provider."
+            )
+        added = attribute_definitions_ensure_defaults()
+        if added:
+            self.stdout.write(f"Added attribute definitions: {', '.join(added)}")
+        seeder = DemoSeeder(seed=seed, stdout=self.stdout if subscribers >= 100000 else None)
+        created = seeder.run(subscribers)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created:,} subscriber(s) added, {subscribers - created:,} already there."
+            )
+        )

@@ -1,0 +1,304 @@
+"""Subscribers, their zero-party attributes, consent, messages and events.
+
+`conversations` is Parley's base app: it imports nothing from the other apps.
+"""
+
+import re
+
+from django.conf import settings
+from django.db import connections, models
+from django.db.models import Q
+
+ATTRIBUTE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+ATTRIBUTE_KEY_RE = re.compile(ATTRIBUTE_KEY_PATTERN)
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def subscribed(self):
+        return self.filter(status=Subscriber.Status.SUBSCRIBED)
+
+    def with_tag(self, name: str):
+        return self.filter(tags__name=name)
+
+    def with_attribute(self, key: str, value):
+        """Subscribers whose attribute `key` is `value`, or, for a list attribute, contains it.
+
+        The JSON functions differ between PostgreSQL and SQLite; this is the one place
+        in `conversations` that says how.
+        """
+        if not ATTRIBUTE_KEY_RE.match(key):
+            raise ValueError(f"invalid attribute key {key!r}")
+        single = Q(**{f"attributes__{key}": value})
+        table = self.model._meta.db_table
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(single | Q(**{f"attributes__{key}__contains": [value]}))
+        contains = models.expressions.RawSQL(
+            f'EXISTS (SELECT 1 FROM json_each("{table}"."attributes", \'$.{key}\') '
+            "WHERE json_each.type != 'object' AND json_each.value = %s)",
+            [value],
+            output_field=models.BooleanField(),
+        )
+        return self.filter(single | Q(contains))
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    phone = models.CharField(max_length=16, unique=True, help_text="E.164, e.g. +14155550100")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    time_zone = models.CharField(
+        max_length=64, help_text="IANA zone; derived from the phone number unless set by hand."
+    )
+    consent_source = models.CharField(
+        max_length=32, blank=True, help_text="How the current consent was given (keyword, web, api, import…)."
+    )
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Zero-party data, keyed by attribute.")
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["last_name", "first_name"], name="subscriber_name_idx")]
+
+    def __str__(self) -> str:
+        name = self.full_name
+        return f"{name} ({self.phone})" if name else self.phone
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class AttributeDefinition(models.Model):
+    """A piece of zero-party data a store asks for, and the values it may take."""
+
+    class Type(models.TextChoices):
+        SINGLE_CHOICE = "single_choice", "Single choice"
+        MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        YES_NO = "yes_no", "Yes/no"
+
+    CHOICE_TYPES = (Type.SINGLE_CHOICE, Type.MULTIPLE_CHOICE)
+
+    key = models.CharField(max_length=63, unique=True, help_text="Lower case letters, digits and _, e.g. skin_type")
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Choices only: [{"value": "M", "label": "Medium", "synonyms": ["med"]}, …]',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.key})"
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in self.CHOICE_TYPES
+
+    @property
+    def option_values(self) -> list[str]:
+        return [option["value"] for option in self.options]
+
+    def option_label(self, value) -> str:
+        for option in self.options:
+            if option["value"] == value:
+                return option["label"]
+        return str(value)
+
+
+class AttributeChange(models.Model):
+    """One write of one attribute: the history behind `Subscriber.attributes`."""
+
+    class Source(models.TextChoices):
+        FLOW = "flow", "Flow"
+        AGENT = "agent", "Agent"
+        API = "api", "API"
+        IMPORT = "import", "Import"
+        WEB = "web", "Web"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="attribute_changes")
+    key = models.CharField(max_length=63)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    reference = models.CharField(max_length=100, blank=True, help_text='What made the change, e.g. "flow_run:42".')
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["subscriber", "-changed_at"], name="attrchange_subscriber_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.old_value!r} → {self.new_value!r}"
+
+
+class ConsentEvent(models.Model):
+    """An append-only record of consent given, revoked or asked about.
+
+    Kept when the subscriber is deleted (the phone is copied here), because
+    consent must stay provable for years after the last message.
+    """
+
+    class Kind(models.TextChoices):
+        OPT_IN = "opt_in", "Opt-in"
+        OPT_OUT = "opt_out", "Opt-out"
+        HELP = "help", "Help"
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", "SMS keyword"
+        WEB = "web", "Web form"
+        API = "api", "API"
+        IMPORT = "import", "Import"
+        AGENT = "agent", "Agent"
+        ADMIN = "admin", "Admin"
+        PROVIDER = "provider", "Provider"
+
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events"
+    )
+    phone = models.CharField(max_length=16, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    raw_text = models.TextField(blank=True, help_text="The inbound text or form wording that caused it.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Page URL, IP, user agent, disclosure version, message ids…"
+    )
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["subscriber", "-occurred_at"], name="consent_subscriber_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.phone} ({self.get_source_display()})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise ValueError("ConsentEvent is append-only: record a new event instead of changing one.")
+        super().save(*args, **kwargs)
+
+
+class MessageQuerySet(models.QuerySet):
+    def inbound(self):
+        return self.filter(direction=Message.Direction.INBOUND)
+
+    def outbound(self):
+        return self.filter(direction=Message.Direction.OUTBOUND)
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    class Origin(models.TextChoices):
+        SUBSCRIBER = "subscriber", "Subscriber"
+        FLOW = "flow", "Flow"
+        CAMPAIGN = "campaign", "Campaign"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    class Encoding(models.TextChoices):
+        GSM7 = "GSM-7", "GSM-7"
+        UCS2 = "UCS-2", "UCS-2"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    sender = models.CharField(max_length=32, blank=True, help_text="The store's number or sender id.")
+    body = models.TextField(blank=True)
+    media_urls = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    provider_message_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=8, choices=Encoding.choices, default=Encoding.GSM7)
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    # The flow run or campaign behind the message; an id, because `conversations`
+    # may not import the apps that own those tables.
+    origin_id = models.BigIntegerField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Queued: do not send before this time.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["subscriber", "-created_at"], name="message_subscriber_idx"),
+            models.Index(fields=["not_before"], name="message_queued_idx", condition=Q(status="queued")),
+        ]
+
+    def __str__(self) -> str:
+        arrow = "←" if self.direction == self.Direction.INBOUND else "→"
+        return f"{arrow} {self.body[:40]}"
+
+
+class Event(models.Model):
+    """Something a subscriber did that segments and flows may react to (order placed, cart abandoned…)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["subscriber", "type", "-occurred_at"], name="event_subscriber_type_idx"),
+            models.Index(fields=["type", "-occurred_at"], name="event_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"

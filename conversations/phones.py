@@ -1,0 +1,68 @@
+"""Phone numbers: parse anything a person types into E.164, and tell its time zones.
+
+Every phone number that enters Parley passes through `normalize_phone`, so the
+database only ever holds E.164 strings ("+14155550100").
+"""
+
+from functools import lru_cache
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from phonenumbers import NumberParseException
+from phonenumbers import timezone as phone_timezone
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: (
+        "its country code is missing or unknown (start it with + and the country code)"
+    ),
+    NumberParseException.NOT_A_NUMBER: "it is not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "it is too short",
+    NumberParseException.TOO_LONG: "it is too long",
+}
+
+# A number that spans more zones than this (toll-free numbers span 42) says
+# nothing useful about where its owner lives.
+_MAX_CANDIDATE_ZONES = 4
+
+
+def normalize_phone(raw: str, region: str | None = None) -> str:
+    """Return `raw` as E.164, or raise ValidationError saying why it is not a usable number."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError("Enter a phone number.", code="required")
+    region = region or settings.PARLEY_DEFAULT_REGION
+    try:
+        number = phonenumbers.parse(raw, region)
+    except NumberParseException as error:
+        reason = _PARSE_ERRORS.get(error.error_type, "it could not be read")
+        raise ValidationError(f"{raw!r} is not a valid phone number: {reason}.", code="invalid") from error
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(
+            f"{raw!r} is not a valid phone number: it has the wrong number of digits.", code="invalid"
+        )
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or region
+        raise ValidationError(f"{raw!r} is not a valid phone number: no such number exists in {where}.", code="invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=4096)
+def time_zones_for_phone(phone: str) -> tuple[str, ...]:
+    """The IANA zones libphonenumber maps this E.164 number to; empty when unknown or too broad."""
+    number = phonenumbers.parse(phone, None)
+    zones = tuple(zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown")
+    if len(zones) > _MAX_CANDIDATE_ZONES:
+        return ()
+    return zones
+
+
+def default_time_zone_for_phone(phone: str) -> str:
+    """The zone stored on a new subscriber: the number's first zone, else the store's default."""
+    zones = time_zones_for_phone(phone)
+    return zones[0] if zones else settings.PARLEY_DEFAULT_TIME_ZONE
+
+
+def country_for_phone(phone: str) -> str:
+    """ISO 3166 region of an E.164 number ("US"), or "" when unknown."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) or ""

@@ -1,0 +1,90 @@
+"""The JSON shapes of the public API. Serializers parse and present; services decide."""
+
+from rest_framework import serializers
+
+from .models import AttributeChange, AttributeDefinition, Subscriber
+
+
+class SubscriberSerializer(serializers.ModelSerializer):
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Subscriber
+        fields = [
+            "id",
+            "phone",
+            "status",
+            "first_name",
+            "last_name",
+            "email",
+            "time_zone",
+            "tags",
+            "attributes",
+            "consent_source",
+            "opted_in_at",
+            "opted_out_at",
+            "last_inbound_at",
+            "last_outbound_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class _SubscriberWriteFields(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    time_zone = serializers.CharField(max_length=64, required=False, help_text="IANA zone, e.g. America/Chicago")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    attributes = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        required=False,
+        help_text="Attribute key to value; each value is checked against its definition. null removes a key.",
+    )
+
+
+class SubscriberCreateSerializer(_SubscriberWriteFields):
+    phone = serializers.CharField(max_length=32, help_text="Any format; stored as E.164.")
+    status = serializers.ChoiceField(
+        choices=[Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED],
+        default=Subscriber.Status.PENDING,
+        help_text="`subscribed` records an opt-in with source `api`; use it only with consent you can prove.",
+    )
+    consent = serializers.DictField(
+        required=False,
+        help_text="Proof of consent kept with the opt-in record (page URL, disclosure text, time…).",
+    )
+
+
+class SubscriberUpdateSerializer(_SubscriberWriteFields):
+    phone = serializers.CharField(max_length=32, required=False, help_text="Any format; stored as E.164.")
+    status = serializers.ChoiceField(
+        choices=[Subscriber.Status.UNSUBSCRIBED],
+        required=False,
+        help_text="Only `unsubscribed` (opt out). A subscriber resubscribes by texting START.",
+    )
+
+
+class AttributeChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
+
+    class Meta:
+        model = AttributeChange
+        fields = ["id", "key", "old_value", "new_value", "source", "reference", "changed_by", "changed_at"]
+        read_only_fields = fields
+
+
+class AttributeOptionSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    synonyms = serializers.ListField(child=serializers.CharField())
+
+
+class AttributeDefinitionSerializer(serializers.ModelSerializer):
+    options = AttributeOptionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AttributeDefinition
+        fields = ["key", "label", "type", "options"]
+        read_only_fields = fields

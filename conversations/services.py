@@ -1,0 +1,313 @@
+"""Every write to subscribers, attributes and consent goes through these functions.
+
+Each one validates first and writes in one transaction, so a refused change
+leaves nothing behind.
+"""
+
+import json
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+from django.utils import timezone
+
+from . import attributes as attribute_rules
+from .models import AttributeChange, AttributeDefinition, ConsentEvent, Subscriber, Tag
+from .phones import default_time_zone_for_phone, normalize_phone
+
+_UNSET = object()
+
+
+class AttributeErrors(ValidationError):
+    """Refused attribute values; `by_key` keeps each message under the attribute it is about."""
+
+    def __init__(self, by_key: dict[str, list[str]]):
+        self.by_key = by_key
+        super().__init__({"attributes": [message for messages in by_key.values() for message in messages]})
+
+
+def time_zone_check(value: str) -> str:
+    """Return `value` if it names an IANA time zone, else raise a ValidationError on time_zone."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError({"time_zone": [f"{value!r} is not an IANA time zone such as America/New_York"]}) from None
+    return value
+
+
+def _check_tag_names(names: Iterable[str]) -> list[str]:
+    cleaned = []
+    for name in names:
+        try:
+            if not isinstance(name, str):
+                raise ValidationError("")
+            validate_slug(name.strip())
+        except ValidationError:
+            raise ValidationError({"tags": [f"{name!r} is not a tag: use letters, numbers, - and _ only"]}) from None
+        cleaned.append(name.strip().lower())
+    return sorted(set(cleaned))
+
+
+def phone_check_available(phone: str, *, exclude_id: int | None = None) -> None:
+    """Raise a ValidationError on `phone` if another subscriber has this number."""
+    existing = Subscriber.objects.filter(phone=phone).exclude(pk=exclude_id).values_list("pk", flat=True).first()
+    if existing is not None:
+        raise ValidationError({"phone": [f"subscriber {existing} already has the number {phone}"]})
+
+
+def attributes_validate(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean a set of attribute writes (`None` removes a key); raise one error naming every bad key."""
+    if not isinstance(changes, Mapping):
+        raise ValidationError({"attributes": ["attributes must be an object of key: value"]})
+    definitions = AttributeDefinition.objects.in_bulk(list(changes), field_name="key")
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in changes.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors[key] = [f"{key!r} is not a defined attribute; define it first (known: {_known_keys()})"]
+        elif value is None:
+            cleaned[key] = None
+        else:
+            try:
+                cleaned[key] = attribute_rules.clean_value(definition, value)
+            except ValidationError as error:
+                errors[key] = error.messages
+    if errors:
+        raise AttributeErrors(errors)
+    return cleaned
+
+
+def _known_keys() -> str:
+    return ", ".join(AttributeDefinition.objects.values_list("key", flat=True)) or "none yet"
+
+
+def subscriber_attributes_set(
+    *,
+    subscriber: Subscriber,
+    changes: Mapping[str, Any],
+    source: str,
+    reference: str = "",
+    user=None,
+) -> list[AttributeChange]:
+    """Validate and save attribute values on a subscriber, recording each real change with its provenance."""
+    if source not in AttributeChange.Source.values:
+        raise ValueError(f"unknown attribute change source {source!r}")
+    cleaned = attributes_validate(changes)
+    with transaction.atomic():
+        locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        current = dict(locked.attributes)
+        records = []
+        for key, value in cleaned.items():
+            old = current.get(key)
+            if old == value:
+                continue
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+            records.append(
+                AttributeChange(
+                    subscriber=locked,
+                    key=key,
+                    old_value=old,
+                    new_value=value,
+                    source=source,
+                    reference=reference,
+                    changed_by=user,
+                )
+            )
+        if records:
+            locked.attributes = current
+            locked.save(update_fields=["attributes", "updated_at"])
+            AttributeChange.objects.bulk_create(records)
+    subscriber.attributes = current
+    return records
+
+
+def subscriber_create(
+    *,
+    phone: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    time_zone: str | None = None,
+    tags: Iterable[str] = (),
+    attributes: Mapping[str, Any] | None = None,
+    subscribed: bool = False,
+    consent_source: str = ConsentEvent.Source.API,
+    consent_details: Mapping[str, Any] | None = None,
+    attribute_source: str = AttributeChange.Source.API,
+    user=None,
+) -> Subscriber:
+    """Create a subscriber (pending unless `subscribed`, which records an opt-in), with tags and attributes."""
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        raise ValidationError({"phone": error.messages}) from None
+    phone_check_available(phone)
+    if time_zone:
+        time_zone_check(time_zone)
+    tag_names = _check_tag_names(tags)
+    cleaned_attributes = attributes_validate(attributes or {})
+    with transaction.atomic():
+        subscriber = Subscriber.objects.create(
+            phone=phone,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            time_zone=time_zone or default_time_zone_for_phone(phone),
+        )
+        _tags_replace(subscriber, tag_names)
+        if cleaned_attributes:
+            subscriber_attributes_set(
+                subscriber=subscriber, changes=cleaned_attributes, source=attribute_source, user=user
+            )
+        if subscribed:
+            subscriber_opt_in(subscriber=subscriber, source=consent_source, details=consent_details)
+    return subscriber
+
+
+def subscriber_update(
+    *,
+    subscriber: Subscriber,
+    phone: str | object = _UNSET,
+    first_name: str | object = _UNSET,
+    last_name: str | object = _UNSET,
+    email: str | object = _UNSET,
+    time_zone: str | object = _UNSET,
+    tags: Iterable[str] | object = _UNSET,
+    attributes: Mapping[str, Any] | object = _UNSET,
+    attribute_source: str = AttributeChange.Source.API,
+    user=None,
+) -> Subscriber:
+    """Change the given fields of a subscriber; attributes merge (None removes a key). All or nothing."""
+    fields: dict[str, Any] = {}
+    if phone is not _UNSET:
+        try:
+            fields["phone"] = normalize_phone(phone)
+        except ValidationError as error:
+            raise ValidationError({"phone": error.messages}) from None
+        phone_check_available(fields["phone"], exclude_id=subscriber.pk)
+        if time_zone is _UNSET and fields["phone"] != subscriber.phone:
+            fields["time_zone"] = default_time_zone_for_phone(fields["phone"])
+    for name, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
+        if value is not _UNSET:
+            fields[name] = value
+    if time_zone is not _UNSET:
+        fields["time_zone"] = time_zone_check(time_zone)
+    tag_names = _check_tag_names(tags) if tags is not _UNSET else None
+    cleaned_attributes = attributes_validate(attributes) if attributes is not _UNSET else {}
+    with transaction.atomic():
+        if fields:
+            for name, value in fields.items():
+                setattr(subscriber, name, value)
+            subscriber.save(update_fields=[*fields, "updated_at"])
+        if tag_names is not None:
+            _tags_replace(subscriber, tag_names)
+        if cleaned_attributes:
+            subscriber_attributes_set(
+                subscriber=subscriber, changes=cleaned_attributes, source=attribute_source, user=user
+            )
+    return subscriber
+
+
+def _tags_replace(subscriber: Subscriber, names: list[str]) -> None:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    subscriber.tags.set(existing.values())
+
+
+def subscriber_opt_in(
+    *,
+    subscriber: Subscriber,
+    source: str,
+    raw_text: str = "",
+    details: Mapping[str, Any] | None = None,
+    at=None,
+) -> ConsentEvent:
+    """Subscribe a number and record the consent that allowed it."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        subscriber.status = Subscriber.Status.SUBSCRIBED
+        subscriber.opted_in_at = at
+        subscriber.consent_source = source
+        subscriber.save(update_fields=["status", "opted_in_at", "consent_source", "updated_at"])
+        return ConsentEvent.objects.create(
+            subscriber=subscriber,
+            phone=subscriber.phone,
+            kind=ConsentEvent.Kind.OPT_IN,
+            source=source,
+            raw_text=raw_text,
+            details=dict(details or {}),
+            occurred_at=at,
+        )
+
+
+def subscriber_opt_out(
+    *,
+    subscriber: Subscriber,
+    source: str,
+    raw_text: str = "",
+    details: Mapping[str, Any] | None = None,
+    at=None,
+) -> ConsentEvent:
+    """Unsubscribe a number at once and record the revocation."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        subscriber.status = Subscriber.Status.UNSUBSCRIBED
+        subscriber.opted_out_at = at
+        subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])
+        return ConsentEvent.objects.create(
+            subscriber=subscriber,
+            phone=subscriber.phone,
+            kind=ConsentEvent.Kind.OPT_OUT,
+            source=source,
+            raw_text=raw_text,
+            details=dict(details or {}),
+            occurred_at=at,
+        )
+
+
+def subscriber_delete(*, subscriber: Subscriber) -> None:
+    """Delete a subscriber and their history; consent records stay, keyed by phone, as the law asks."""
+    subscriber.delete()
+
+
+def attribute_definition_save(*, definition: AttributeDefinition) -> AttributeDefinition:
+    """Validate and save an attribute definition (key format, type, options without clashes)."""
+    errors = attribute_rules.validate_definition(key=definition.key, type=definition.type, options=definition.options)
+    if errors:
+        raise ValidationError(errors)
+    if definition.is_choice:
+        definition.options = [
+            {"value": o["value"].strip(), "label": o["label"].strip(), "synonyms": list(o.get("synonyms", []))}
+            for o in definition.options
+        ]
+    definition.save()
+    return definition
+
+
+DEFAULT_ATTRIBUTES_FILE = Path(__file__).resolve().parent / "fixtures" / "attributes.json"
+
+
+def attribute_definitions_ensure_defaults() -> list[str]:
+    """Create the default attribute definitions a store starts with; return the keys that were missing."""
+    added = []
+    for item in json.loads(DEFAULT_ATTRIBUTES_FILE.read_text()):
+        if AttributeDefinition.objects.filter(key=item["key"]).exists():
+            continue
+        attribute_definition_save(
+            definition=AttributeDefinition(
+                key=item["key"], label=item["label"], type=item["type"], options=item["options"]
+            )
+        )
+        added.append(item["key"])
+    return added

@@ -1,0 +1,68 @@
+"""How many SMS segments a text takes, and in which encoding (3GPP TS 23.038).
+
+Counts exactly like Twilio's segment calculator with Smart Encoding off: a text
+that is all GSM-7 is counted in septets (extension characters take two), any
+other text in UTF-16 code units; a long text is split into parts of 153
+septets or 67 units, and no part boundary cuts through an escape pair, a
+surrogate pair or a grapheme cluster (a flag, a skin tone, a ZWJ family).
+"""
+
+from dataclasses import dataclass
+
+import regex
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+GSM7 = "GSM-7"
+UCS2 = "UCS-2"
+
+_SINGLE = {GSM7: 160, UCS2: 70}
+_PART = {GSM7: 153, UCS2: 67}
+_GRAPHEME = regex.compile(r"\X")
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    encoding: str
+    segments: int
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+
+    @property
+    def characters(self) -> int:
+        return self.units
+
+
+def is_gsm7_char(char: str) -> bool:
+    return char in GSM7_BASIC or char in GSM7_EXTENSION
+
+
+def non_gsm7_characters(text: str) -> list[str]:
+    """The characters that force `text` into UCS-2, in order of first appearance."""
+    return list(dict.fromkeys(char for char in text if not is_gsm7_char(char)))
+
+
+def _units(cluster: str, encoding: str) -> int:
+    if encoding == GSM7:
+        return sum(2 if char in GSM7_EXTENSION else 1 for char in cluster)
+    return len(cluster.encode("utf-16-le")) // 2
+
+
+def count_segments(text: str) -> SegmentCount:
+    """Encoding and number of segments of `text`, counted as given (callers normalise first)."""
+    encoding = GSM7 if all(is_gsm7_char(char) for char in text) else UCS2
+    clusters = [_units(cluster, encoding) for cluster in _GRAPHEME.findall(text)]
+    total = sum(clusters)
+    if total <= _SINGLE[encoding]:
+        return SegmentCount(encoding, 1, total)
+    part_size = _PART[encoding]
+    segments, used = 1, 0
+    for units in clusters:
+        if used + units > part_size:
+            segments += 1
+            used = 0
+        used += units
+    return SegmentCount(encoding, segments, total)

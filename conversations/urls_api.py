@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from . import api
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("subscribers", api.SubscriberViewSet, basename="subscriber")
+router.register("attributes", api.AttributeDefinitionViewSet, basename="attribute")
+
+urlpatterns = router.urls
