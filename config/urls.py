@@ -13,3 +13,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("conversations.urls")),
 ]
+
+handler404 = "conversations.views.not_found"

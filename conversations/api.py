@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from . import services
@@ -26,8 +26,15 @@ from .serializers import (
 )
 
 
-def as_api_error(error: DjangoValidationError) -> ValidationError:
-    """A service's ValidationError as a DRF 400 with each message under the field it is about."""
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def as_api_error(error: DjangoValidationError) -> APIException:
+    """A service's ValidationError as a DRF 400 (409 for a taken phone) with each message under its field."""
+    if isinstance(error, services.PhoneTaken):
+        return Conflict(error.message_dict)
     if isinstance(error, services.AttributeErrors):
         return ValidationError({"attributes": error.by_key})
     if hasattr(error, "error_dict"):
@@ -44,6 +51,7 @@ VALIDATION_ERROR = OpenApiResponse(
 )
 NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No subscriber with this id.")
 UNAUTHORIZED = OpenApiResponse(response=ErrorSerializer, description="Missing or wrong token.")
+PHONE_TAKEN = OpenApiResponse(response=OpenApiTypes.OBJECT, description="Another subscriber has this phone number.")
 
 
 @extend_schema_view(
@@ -93,7 +101,7 @@ class SubscriberViewSet(
     @extend_schema(
         summary="Create a subscriber",
         request=SubscriberCreateSerializer,
-        responses={201: SubscriberSerializer, 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
+        responses={201: SubscriberSerializer, 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 409: PHONE_TAKEN},
     )
     def create(self, request):
         data = SubscriberCreateSerializer(data=request.data)
@@ -116,7 +124,13 @@ class SubscriberViewSet(
     @extend_schema(
         summary="Change a subscriber (attributes merge; null removes a key)",
         request=SubscriberUpdateSerializer,
-        responses={200: SubscriberSerializer, 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 404: NOT_FOUND},
+        responses={
+            200: SubscriberSerializer,
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            409: PHONE_TAKEN,
+        },
     )
     def partial_update(self, request, pk=None):
         subscriber = self.get_object()
@@ -141,7 +155,7 @@ class SubscriberViewSet(
 
     @extend_schema(
         summary="The history of a subscriber's attribute values, newest first",
-        responses={200: AttributeChangeSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+        responses={200: AttributeChangeSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["get"], url_path="attribute-changes")
     def attribute_changes(self, request, pk=None):

@@ -7,6 +7,7 @@ from .models import AttributeChange, AttributeDefinition, Subscriber
 
 class SubscriberSerializer(serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    email = serializers.CharField(read_only=True, help_text="E-mail address, or empty when unknown.")
 
     class Meta:
         model = Subscriber
@@ -67,7 +68,9 @@ class SubscriberUpdateSerializer(_SubscriberWriteFields):
 
 
 class AttributeChangeSerializer(serializers.ModelSerializer):
-    changed_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    changed_by = serializers.SlugRelatedField(
+        read_only=True, allow_null=True, slug_field="username", help_text="The user who made it, if a person did."
+    )
 
     class Meta:
         model = AttributeChange

@@ -52,11 +52,15 @@ def _check_tag_names(names: Iterable[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
+class PhoneTaken(ValidationError):
+    """Another subscriber already has this number."""
+
+
 def phone_check_available(phone: str, *, exclude_id: int | None = None) -> None:
-    """Raise a ValidationError on `phone` if another subscriber has this number."""
+    """Raise PhoneTaken (a ValidationError on `phone`) if another subscriber has this number."""
     existing = Subscriber.objects.filter(phone=phone).exclude(pk=exclude_id).values_list("pk", flat=True).first()
     if existing is not None:
-        raise ValidationError({"phone": [f"subscriber {existing} already has the number {phone}"]})
+        raise PhoneTaken({"phone": [f"subscriber {existing} already has the number {phone}"]})
 
 
 def attributes_validate(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views.defaults import page_not_found
 
 
 def home(request):
@@ -14,3 +15,10 @@ def health(request):
     if request.GET.get("format") == "text":
         return HttpResponse("ok")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def not_found(request, exception=None):
+    """JSON for API clients, Django's page for people."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

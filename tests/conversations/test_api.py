@@ -118,7 +118,6 @@ def test_create(api):
     [
         ({}, "phone"),
         ({"phone": "not a phone"}, "phone"),
-        ({"phone": "+14155550100"}, "phone"),
         ({"phone": "+14155550177", "attributes": {"size": "huge"}}, "attributes"),
         ({"phone": "+14155550177", "status": "unsubscribed"}, "status"),
         ({"phone": "+14155550177", "time_zone": "PST"}, "time_zone"),
@@ -129,6 +128,17 @@ def test_create_refuses_bad_input_and_stores_nothing(api, subscriber, payload, f
     assert response.status_code == 400
     assert field in response.json()
     assert Subscriber.objects.count() == 1
+
+
+def test_a_taken_phone_is_a_conflict(api, subscriber):
+    other = SubscriberFactory(phone="+12125550100")
+    for method, url in (("post", URL), ("patch", detail(other))):
+        response = getattr(api, method)(url, {"phone": "(415) 555-0100", "first_name": "Twin"}, format="json")
+        assert response.status_code == 409
+        assert response.json() == {"phone": [f"subscriber {subscriber.pk} already has the number +14155550100"]}
+    other.refresh_from_db()
+    assert (other.phone, other.first_name) == ("+12125550100", other.first_name)
+    assert Subscriber.objects.count() == 2
 
 
 def test_filter_by_phone_in_any_format(api, subscriber):
@@ -148,6 +158,27 @@ def test_filter_by_status_and_tag(api):
     assert [r["id"] for r in api.get(URL, {"tag": "VIP"}).json()["results"]] == [vip.pk]
     assert len(api.get(URL, {"status": "pending"}).json()["results"]) == 1
     assert api.get(URL, {"status": "maybe"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page_size=0", "page_size"),
+        ("page_size=501", "page_size"),
+        ("page_size=ten", "page_size"),
+        ("cursor=bogus", "cursor"),
+    ],
+)
+def test_bad_paging_parameters_are_refused(api, query, field):
+    response = api.get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_unknown_api_paths_answer_json_404(api):
+    response = api.get(f"{URL}not-a-number/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_cursor_pagination_visits_every_subscriber_once(api):
