@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from . import services
@@ -162,7 +162,7 @@ def opt_out_selected(modeladmin, request, queryset):
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberAdminForm
-    list_display = ["phone", "full_name", "status", "tag_list", "time_zone", "created_at", "last_inbound_at"]
+    list_display = ["phone", "full_name", "status", "answers", "tag_list", "time_zone", "created_at"]
     list_display_links = ["phone", "full_name"]
     search_fields = ["phone", "first_name", "last_name", "email"]
     search_help_text = "Search by phone (any format), name or e-mail."
@@ -264,6 +264,20 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.display(description="Name")
     def full_name(self, obj):
         return obj.full_name
+
+    @admin.display(description="Answers")
+    def answers(self, obj):
+        return (
+            format_html_join(
+                "",
+                '<span class="parley-answer">{}: {}</span><br>',
+                (
+                    (key, ", ".join(value) if isinstance(value, list) else value)
+                    for key, value in obj.attributes.items()
+                ),
+            )
+            or "—"
+        )
 
     @admin.display(description="Tags")
     def tag_list(self, obj):
