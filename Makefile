@@ -15,12 +15,13 @@ setup: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	$(PY) manage.py ensure_admin
 
 run: setup
-	@echo "Parley is starting on http://127.0.0.1:8000/admin/ (Ctrl-C stops the web server and the worker)"
+	@echo
 	@$(PY) manage.py ensure_admin
-	./scripts/run.sh
+	@echo "Parley is starting on http://127.0.0.1:8000/admin/ (Ctrl-C stops the web server and the worker)"
+	@echo
+	@./scripts/run.sh
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -159,8 +159,21 @@ def opt_out_selected(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Opted out {count} subscriber(s).", messages.SUCCESS)
 
 
+class PhoneSearchMixin:
+    """A search that reads as a phone number finds that number exactly, by index, in any format typed."""
+
+    phone_lookup = "phone"
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            phone = normalize_phone(search_term)
+        except ValidationError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**{self.phone_lookup: phone}), False
+
+
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = SubscriberAdminForm
     list_display = ["phone", "full_name", "status", "answers", "tag_list", "time_zone", "created_at"]
     list_display_links = ["phone", "full_name"]
@@ -193,13 +206,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     def get_list_filter(self, request):
         choice_definitions = AttributeDefinition.objects.filter(type__in=AttributeDefinition.CHOICE_TYPES)
         return ["status", "tags", *(_attribute_filter(d) for d in choice_definitions)]
-
-    def get_search_results(self, request, queryset, search_term):
-        try:
-            phone = normalize_phone(search_term)
-        except ValidationError:
-            return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(phone=phone), False
 
     def _definitions(self) -> list[AttributeDefinition]:
         return list(AttributeDefinition.objects.all())
@@ -407,7 +413,14 @@ class AttributeDefinitionAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are written by the product, never edited by hand."""
+    """Records that are written by the product, never edited by hand.
+
+    These tables grow to millions of rows: lists are ordered by id (the primary
+    key index) and never count every row.
+    """
+
+    ordering = ["-id"]
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -416,7 +429,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class SubscriberLinkMixin:
+class SubscriberLinkMixin(PhoneSearchMixin):
+    phone_lookup = "subscriber__phone"
+
     @admin.display(description="Subscriber", ordering="subscriber")
     def subscriber_link(self, obj):
         if obj.subscriber_id is None:
@@ -425,13 +440,25 @@ class SubscriberLinkMixin:
         return format_html('<a href="{}">{}</a>', url, obj.subscriber)
 
 
+class AttributeKeyFilter(admin.SimpleListFilter):
+    """Offers the defined attributes, instead of a DISTINCT over every change ever recorded."""
+
+    title = "attribute"
+    parameter_name = "key"
+
+    def lookups(self, request, model_admin):
+        return AttributeDefinition.objects.values_list("key", "label")
+
+    def queryset(self, request, queryset):
+        return queryset.filter(key=self.value()) if self.value() else queryset
+
+
 @admin.register(AttributeChange)
 class AttributeChangeAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
     list_display = ["changed_at", "subscriber_link", "key", "old_value", "new_value", "source", "reference"]
-    list_filter = ["source", "key"]
+    list_filter = ["source", AttributeKeyFilter]
     search_fields = ["subscriber__phone", "key"]
     list_select_related = ["subscriber"]
-    show_full_result_count = False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -439,11 +466,11 @@ class AttributeChangeAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
 
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
+    phone_lookup = "phone"
     list_display = ["occurred_at", "subscriber_link", "phone", "kind", "source", "raw_text"]
     list_filter = ["kind", "source"]
     search_fields = ["phone", "raw_text"]
     list_select_related = ["subscriber"]
-    show_full_result_count = False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -455,7 +482,6 @@ class MessageAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
     list_filter = ["direction", "status", "origin", "encoding"]
     search_fields = ["subscriber__phone", "body", "provider_message_id"]
     list_select_related = ["subscriber"]
-    show_full_result_count = False
 
 
 @admin.register(Event)
@@ -464,7 +490,6 @@ class EventAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
     list_filter = ["type"]
     search_fields = ["subscriber__phone", "type", "idempotency_key"]
     list_select_related = ["subscriber"]
-    show_full_result_count = False
 
 
 @admin.register(Tag)

@@ -174,3 +174,17 @@ def test_every_admin_list_renders(staff_client, subscriber, name):
     MessageFactory(subscriber=subscriber)
     EventFactory(subscriber=subscriber)
     assert staff_client.get(reverse(f"admin:conversations_{name}_changelist")).status_code == 200
+
+
+def test_message_and_consent_lists_find_a_phone_typed_any_way(staff_client, shoppers):
+    ana, bo, _ = shoppers
+    MessageFactory(subscriber=ana, body="for ana")
+    MessageFactory(subscriber=bo, body="for bo")
+    services.subscriber_opt_in(subscriber=ana, source="keyword")
+    services.subscriber_opt_in(subscriber=bo, source="keyword")
+    messages = staff_client.get(reverse("admin:conversations_message_changelist"), {"q": "415.555.0100"})
+    assert [m.body for m in messages.context["cl"].result_list] == ["for ana"]
+    consent = staff_client.get(reverse("admin:conversations_consentevent_changelist"), {"q": "(212) 555-0101"})
+    assert [c.phone for c in consent.context["cl"].result_list] == ["+12125550101"]
+    by_text = staff_client.get(reverse("admin:conversations_message_changelist"), {"q": "for bo"})
+    assert [m.body for m in by_text.context["cl"].result_list] == ["for bo"]
