@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -15,9 +16,21 @@ def load_data(name: str):
     return json.loads((DATA / name).read_text())
 
 
+API_PERMISSIONS = [
+    "view_subscriber",
+    "add_subscriber",
+    "change_subscriber",
+    "delete_subscriber",
+    "view_attributedefinition",
+]
+
+
 @pytest.fixture
 def api_user(db):
-    return UserFactory(username="api-client")
+    """An API client's user with exactly the permissions the API asks for."""
+    user = UserFactory(username="api-client")
+    user.user_permissions.set(Permission.objects.filter(codename__in=API_PERMISSIONS))
+    return user
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from conversations.models import AttributeChange, ConsentEvent, Subscriber
@@ -31,6 +32,24 @@ def test_every_endpoint_needs_a_token(method, path):
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert getattr(bad, method)(path, {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("permission", "method", "path"),
+    [
+        ("view_subscriber", "get", URL),
+        ("add_subscriber", "post", URL),
+        ("change_subscriber", "patch", "detail"),
+        ("delete_subscriber", "delete", "detail"),
+        ("view_attributedefinition", "get", "/api/v1/attributes/"),
+    ],
+)
+def test_a_token_can_do_only_what_its_user_may(api, api_user, subscriber, permission, method, path):
+    api_user.user_permissions.remove(Permission.objects.get(codename=permission))
+    path = detail(subscriber) if path == "detail" else path
+    response = getattr(api, method)(path, {"phone": "+12125550100"}, format="json")
+    assert response.status_code == 403
+    assert Subscriber.objects.get() == subscriber
 
 
 def test_the_issue_example_bad_size_is_refused_and_nothing_changes(api, subscriber):
@@ -196,7 +215,7 @@ def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_que
     for index in range(30):
         subscriber = SubscriberFactory()
         subscriber.tags.create(name=f"tag{index}")
-    with django_assert_max_num_queries(4):  # token, page, tags prefetch
+    with django_assert_max_num_queries(5):  # token, user and group permissions, page, tags
         assert len(api.get(URL).json()["results"]) == 30
 
 
