@@ -97,6 +97,7 @@ SQLITE_PATH = VAR_DIR / "parley.sqlite3"
 DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the
         # write lock at BEGIN so concurrent writers wait instead of failing.
