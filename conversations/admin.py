@@ -429,6 +429,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AppendOnlyAdmin(ReadOnlyAdmin):
+    """History that must stay as it was written: not even deleted by hand."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SubscriberLinkMixin(PhoneSearchMixin):
     phone_lookup = "subscriber__phone"
 
@@ -454,26 +461,20 @@ class AttributeKeyFilter(admin.SimpleListFilter):
 
 
 @admin.register(AttributeChange)
-class AttributeChangeAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
+class AttributeChangeAdmin(SubscriberLinkMixin, AppendOnlyAdmin):
     list_display = ["changed_at", "subscriber_link", "key", "old_value", "new_value", "source", "reference"]
     list_filter = ["source", AttributeKeyFilter]
     search_fields = ["subscriber__phone", "key"]
     list_select_related = ["subscriber"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
+class ConsentEventAdmin(SubscriberLinkMixin, AppendOnlyAdmin):
     phone_lookup = "phone"
     list_display = ["occurred_at", "subscriber_link", "phone", "kind", "source", "raw_text"]
     list_filter = ["kind", "source"]
     search_fields = ["phone", "raw_text"]
     list_select_related = ["subscriber"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Message)

@@ -229,6 +229,18 @@ def _tags_replace(subscriber: Subscriber, names: list[str]) -> None:
     subscriber.tags.set(existing.values())
 
 
+def _consent_record(subscriber, kind, source, raw_text, details, at) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        subscriber=subscriber,
+        phone=subscriber.phone,
+        kind=kind,
+        source=source,
+        raw_text=raw_text,
+        details=dict(details or {}),
+        occurred_at=at,
+    )
+
+
 def subscriber_opt_in(
     *,
     subscriber: Subscriber,
@@ -244,15 +256,7 @@ def subscriber_opt_in(
         subscriber.opted_in_at = at
         subscriber.consent_source = source
         subscriber.save(update_fields=["status", "opted_in_at", "consent_source", "updated_at"])
-        return ConsentEvent.objects.create(
-            subscriber=subscriber,
-            phone=subscriber.phone,
-            kind=ConsentEvent.Kind.OPT_IN,
-            source=source,
-            raw_text=raw_text,
-            details=dict(details or {}),
-            occurred_at=at,
-        )
+        return _consent_record(subscriber, ConsentEvent.Kind.OPT_IN, source, raw_text, details, at)
 
 
 def subscriber_opt_out(
@@ -269,15 +273,7 @@ def subscriber_opt_out(
         subscriber.status = Subscriber.Status.UNSUBSCRIBED
         subscriber.opted_out_at = at
         subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])
-        return ConsentEvent.objects.create(
-            subscriber=subscriber,
-            phone=subscriber.phone,
-            kind=ConsentEvent.Kind.OPT_OUT,
-            source=source,
-            raw_text=raw_text,
-            details=dict(details or {}),
-            occurred_at=at,
-        )
+        return _consent_record(subscriber, ConsentEvent.Kind.OPT_OUT, source, raw_text, details, at)
 
 
 def subscriber_delete(*, subscriber: Subscriber) -> None:
