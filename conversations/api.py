@@ -15,11 +15,16 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from . import services
-from .models import AttributeDefinition, ConsentEvent, Subscriber, Tag
+from .models import AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
 from .phones import normalize_phone
 from .serializers import (
     AttributeChangeSerializer,
     AttributeDefinitionSerializer,
+    InboundRequestSerializer,
+    InboundResultSerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
+    SendRefusedSerializer,
     SubscriberCreateSerializer,
     SubscriberSerializer,
     SubscriberUpdateSerializer,
@@ -179,3 +184,103 @@ class AttributeDefinitionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet)
     queryset = AttributeDefinition.objects.order_by("key")
     pagination_class = None
     filter_backends = []
+
+
+class SendRefusedError(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "send_refused"
+
+
+SEND_REFUSED = OpenApiResponse(response=SendRefusedSerializer, description="The send gate refused the text.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List messages, newest first",
+        parameters=[
+            OpenApiParameter("subscriber", int, description="Only this subscriber's messages."),
+            OpenApiParameter("direction", str, enum=Message.Direction.values),
+            OpenApiParameter("status", str, enum=Message.Status.values),
+        ],
+        responses={200: MessageSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
+    ),
+    retrieve=extend_schema(
+        summary="One message", responses={200: MessageSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND}
+    ),
+)
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = MessageSerializer
+    filter_backends = []
+    lookup_value_regex = r"[0-9]+"
+    queryset = Message.objects.all()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        if "subscriber" in params:
+            if not params["subscriber"].isdigit():
+                raise ValidationError({"subscriber": ["subscriber must be a subscriber id (a whole number)"]})
+            queryset = queryset.filter(subscriber_id=int(params["subscriber"]))
+        for name, choices in (("direction", Message.Direction.values), ("status", Message.Status.values)):
+            if name in params:
+                if params[name] not in choices:
+                    raise ValidationError({name: [f"{name} must be one of {', '.join(choices)}"]})
+                queryset = queryset.filter(**{name: params[name]})
+        return queryset
+
+    @extend_schema(
+        summary="Send one text to a subscriber through the send gate",
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer, 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 422: SEND_REFUSED},
+    )
+    def create(self, request):
+        data = MessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        subscriber = Subscriber.objects.filter(pk=fields.pop("subscriber")).first()
+        if subscriber is None:
+            raise ValidationError({"subscriber": ["no subscriber has this id"]})
+        try:
+            message = services.message_queue(
+                subscriber=subscriber, **fields, origin=Message.Origin.AGENT, sent_by=request.user
+            )
+        except services.SendRefused as refused:
+            raise SendRefusedError({"detail": refused.reason, "code": refused.code}) from None
+        except DjangoValidationError as error:
+            raise as_api_error(error) from None
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Receive an inbound text (from a provider or a gateway)",
+        description="Stores the text first, then answers compliance keywords (STOP, HELP, START…) and hands "
+        "anything else to the conversation handlers. The same `provider_message_id` again is answered with "
+        "the first result (200) and processed only once.",
+        request=InboundRequestSerializer,
+        responses={
+            201: InboundResultSerializer,
+            200: InboundResultSerializer,
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="inbound")
+    def inbound(self, request):
+        data = InboundRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        try:
+            result = services.inbound_receive(
+                from_number=fields["from"],
+                to_number=fields["to"],
+                body=fields["body"],
+                provider_message_id=fields["provider_message_id"],
+                media_urls=fields["media_urls"],
+            )
+        except DjangoValidationError as error:
+            raise as_api_error(error) from None
+        payload = InboundResultSerializer(
+            {"message": result.message, "subscriber": result.subscriber, "replies": result.replies}
+        ).data
+        return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

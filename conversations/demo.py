@@ -345,6 +345,7 @@ class DemoSeeder:
             OPT_IN_CONFIRMATION.format(store=self.store),
             Message.Origin.SYSTEM,
             opted_in,
+            purpose=Message.Purpose.SYSTEM,
         )
         size = plan["attributes"].get("size")
         if size:
@@ -441,9 +442,10 @@ class DemoSeeder:
                 STOP_CONFIRMATION.format(store=self.store),
                 Message.Origin.SYSTEM,
                 plan["opted_out"] + timedelta(seconds=2),
+                purpose=Message.Purpose.OPT_OUT_CONFIRMATION,
             )
 
-    def _message(self, rows: Rows, subscriber_id, direction, body, origin, at) -> None:
+    def _message(self, rows: Rows, subscriber_id, direction, body, origin, at, purpose="conversational") -> None:
         inbound = direction == Message.Direction.INBOUND
         counted = _count_segments(body)
         rows.messages.append(
@@ -463,6 +465,10 @@ class DemoSeeder:
                 "",
                 "",
                 "",
+                purpose,
+                "",
+                0 if inbound else 1,
+                at if inbound else None,
             )
         )
 
@@ -504,6 +510,10 @@ MESSAGE_COLUMNS = [
     "sender",
     "error_code",
     "error_message",
+    "purpose",
+    "hold_reason",
+    "attempts",
+    "processed_at",
 ]
 EVENT_COLUMNS = ["subscriber_id", "type", "properties", "occurred_at", "idempotency_key", "created_at"]
 

@@ -219,6 +219,20 @@ class MessageQuerySet(models.QuerySet):
     def outbound(self):
         return self.filter(direction=Message.Direction.OUTBOUND)
 
+    def queued(self):
+        return self.filter(status=Message.Status.QUEUED)
+
+    def due(self, now):
+        """Queued messages whose time has come, oldest first."""
+        return self.queued().filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+
+    def counting_toward_caps(self):
+        """Marketing texts that left (or are leaving) Parley: what frequency caps count."""
+        return self.filter(
+            purpose=Message.Purpose.MARKETING,
+            status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED],
+        )
+
 
 class Message(models.Model):
     class Direction(models.TextChoices):
@@ -245,6 +259,14 @@ class Message(models.Model):
         GSM7 = "GSM-7", "GSM-7"
         UCS2 = "UCS-2", "UCS-2"
 
+    class Purpose(models.TextChoices):
+        """Why a text is sent; the send gate applies different rules to each (compliance.md, section 3)."""
+
+        MARKETING = "marketing", "Marketing"
+        CONVERSATIONAL = "conversational", "Conversational reply"
+        SYSTEM = "system", "Compliance or service text"
+        OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
+
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     sender = models.CharField(max_length=32, blank=True, help_text="The store's number or sender id.")
@@ -263,7 +285,23 @@ class Message(models.Model):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    purpose = models.CharField(max_length=24, choices=Purpose.choices, default=Purpose.CONVERSATIONAL)
+    in_reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        help_text="The inbound text this message answers.",
+    )
     not_before = models.DateTimeField(null=True, blank=True, help_text="Queued: do not send before this time.")
+    hold_reason = models.CharField(max_length=255, blank=True, help_text="Why a queued message waits.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="Sending: the worker's lease.")
+    attempted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider was last called for it (set just before the call)."
+    )
+    processed_at = models.DateTimeField(null=True, blank=True, help_text="Inbound: when the pipeline handled it.")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -276,11 +314,40 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["subscriber", "-created_at"], name="message_subscriber_idx"),
             models.Index(fields=["not_before"], name="message_queued_idx", condition=Q(status="queued")),
+            models.Index(fields=["claimed_until"], name="message_sending_idx", condition=Q(status="sending")),
+            models.Index(
+                fields=["subscriber", "sent_at"], name="message_marketing_idx", condition=Q(purpose="marketing")
+            ),
         ]
+
+    WARN_ABOVE_SEGMENTS = 3
 
     def __str__(self) -> str:
         arrow = "←" if self.direction == self.Direction.INBOUND else "→"
         return f"{arrow} {self.body[:40]}"
+
+    @property
+    def warnings(self) -> list[str]:
+        if self.direction == self.Direction.OUTBOUND and self.segments > self.WARN_ABOVE_SEGMENTS:
+            return [
+                f"this text takes {self.segments} segments ({self.encoding}); each is billed and counted "
+                f"against the send rate, so keep texts to {self.WARN_ABOVE_SEGMENTS} or fewer"
+            ]
+        return []
+
+
+class SenderPace(models.Model):
+    """The next free send slot of one sender number, shared by every worker process.
+
+    Each send reserves `segments / rate` seconds from `next_slot`, so the
+    sender never goes faster than its configured rate, however many workers run.
+    """
+
+    sender = models.CharField(max_length=32, unique=True)
+    next_slot = models.FloatField(default=0.0, help_text="Unix time of the next free slot.")
+
+    def __str__(self) -> str:
+        return self.sender
 
 
 class Event(models.Model):

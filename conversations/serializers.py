@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from .models import AttributeChange, AttributeDefinition, Subscriber
+from .models import AttributeChange, AttributeDefinition, Message, Subscriber
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
@@ -91,3 +91,102 @@ class AttributeDefinitionSerializer(serializers.ModelSerializer):
         model = AttributeDefinition
         fields = ["key", "label", "type", "options"]
         read_only_fields = fields
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    provider_message_id = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "subscriber",
+            "direction",
+            "sender",
+            "body",
+            "media_urls",
+            "status",
+            "purpose",
+            "origin",
+            "segments",
+            "encoding",
+            "provider_message_id",
+            "error_code",
+            "error_message",
+            "hold_reason",
+            "not_before",
+            "in_reply_to",
+            "created_at",
+            "sent_at",
+            "delivered_at",
+            "warnings",
+        ]
+        read_only_fields = fields
+
+
+class ReplySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "body", "status", "purpose", "not_before", "hold_reason"]
+        read_only_fields = fields
+
+
+class SubscriberBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Subscriber
+        fields = ["id", "phone", "status", "attributes"]
+        read_only_fields = fields
+
+
+class InboundRequestSerializer(serializers.Serializer):
+    # "from" is a Python keyword, so the field is declared under another name and renamed below.
+    from_ = serializers.CharField(max_length=32, help_text="The shopper's number, any format.")
+    to = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The store's number the text was sent to.",
+    )
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000, trim_whitespace=False)
+    provider_message_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
+        help_text="The provider's id; the same id again is answered from the first result, processed once.",
+    )
+    media_urls = serializers.ListField(
+        child=serializers.URLField(max_length=1000), required=False, default=list, max_length=10
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = self.fields.pop("from_")
+
+
+class InboundResultSerializer(serializers.Serializer):
+    message = MessageSerializer()
+    subscriber = SubscriberBriefSerializer()
+    replies = ReplySerializer(many=True)
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    subscriber = serializers.IntegerField(min_value=1, help_text="The subscriber's id.")
+    body = serializers.CharField(max_length=5000, trim_whitespace=False)
+    purpose = serializers.ChoiceField(
+        choices=[Message.Purpose.MARKETING, Message.Purpose.CONVERSATIONAL],
+        default=Message.Purpose.CONVERSATIONAL,
+        help_text="`marketing` obeys quiet hours and frequency caps; `conversational` is a reply to the "
+        "subscriber's own text of the last 24 h (otherwise it is treated as marketing).",
+    )
+    media_urls = serializers.ListField(
+        child=serializers.URLField(max_length=1000), required=False, default=list, max_length=10
+    )
+
+
+class SendRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why the send gate refused the text.")
+    code = serializers.CharField(help_text="opted_out, no_consent, …")

@@ -6,5 +6,6 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("subscribers", api.SubscriberViewSet, basename="subscriber")
 router.register("attributes", api.AttributeDefinitionViewSet, basename="attribute")
+router.register("messages", api.MessageViewSet, basename="message")
 
 urlpatterns = router.urls

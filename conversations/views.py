@@ -1,7 +1,21 @@
+"""Pages and webhooks of `conversations`: parse, verify, call one service, answer."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
+from twilio.request_validator import RequestValidator
+
+from . import services
+
+log = logging.getLogger(__name__)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 def home(request):
@@ -12,8 +26,6 @@ def health(request):
     """Liveness and database check for load balancers and `make run`."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    if request.GET.get("format") == "text":
-        return HttpResponse("ok")
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
@@ -22,3 +34,69 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def twilio_signature_valid(request) -> bool:
+    """X-Twilio-Signature check against the URL Twilio called (PUBLIC_BASE_URL behind a proxy).
+
+    Accepts the previous Auth Token too while one is configured, for rotations.
+    """
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    if settings.PUBLIC_BASE_URL:
+        url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    else:
+        url = request.build_absolute_uri()
+    tokens = [token for token in (settings.TWILIO_AUTH_TOKEN, settings.TWILIO_AUTH_TOKEN_PREVIOUS) if token]
+    return any(RequestValidator(token).validate(url, request.POST, signature) for token in tokens)
+
+
+def _forbidden():
+    return HttpResponseForbidden("Missing or invalid X-Twilio-Signature.", content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request):
+    """Twilio's incoming-message webhook: store and process the text; replies leave through the outbox."""
+    if not twilio_signature_valid(request):
+        return _forbidden()
+    data = request.POST
+    media = [data.get(f"MediaUrl{index}", "") for index in range(_media_count(data.get("NumMedia")))]
+    try:
+        services.inbound_receive(
+            from_number=data.get("From", ""),
+            to_number=data.get("To", ""),
+            body=data.get("Body", ""),
+            provider_message_id=data.get("MessageSid") or None,
+            media_urls=media,
+        )
+    except ValidationError as error:
+        log.warning("Twilio sent a text we cannot store: %s", error.message_dict)
+        return HttpResponse(f"Bad request: {error.message_dict}", status=400, content_type="text/plain")
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request):
+    """Twilio's delivery report: move the message's status forward (never back)."""
+    if not twilio_signature_valid(request):
+        return _forbidden()
+    data = request.POST
+    message_id = request.GET.get("message", "")
+    services.message_status_report(
+        provider_message_id=data.get("MessageSid", ""),
+        provider_status=data.get("MessageStatus") or data.get("SmsStatus", ""),
+        error_code=data.get("ErrorCode", ""),
+        message_id=int(message_id) if message_id.isdigit() else None,
+    )
+    return HttpResponse(status=204)
+
+
+def _media_count(raw) -> int:
+    try:
+        return max(0, min(int(raw or 0), 10))
+    except ValueError:
+        return 0

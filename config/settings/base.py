@@ -138,9 +138,51 @@ PARLEY_DEFAULT_TIME_ZONE = env("PARLEY_DEFAULT_TIME_ZONE", "America/New_York")
 SMS_PROVIDER = env("SMS_PROVIDER", "console")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
+# During an Auth Token rotation webhooks signed with the previous token are still accepted.
+TWILIO_AUTH_TOKEN_PREVIOUS = env("TWILIO_AUTH_TOKEN_PREVIOUS", "")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", "https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "10"))
+# The public URL Twilio calls (scheme and host, no trailing slash), for webhook signatures behind a proxy.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
+
+# The store's sending number (replies go from the number the shopper texted).
+SMS_SENDER = env("SMS_SENDER", TWILIO_FROM_NUMBER or "+18885550000")
+# Segments per second per sender number: 1 for a long code, 100 for a short code.
+SMS_SENDER_MPS = float(env("SMS_SENDER_MPS", "1"))
+# Marketing send window in the recipient's local time; may be narrowed, never widened past 09:00-20:00.
+SMS_WINDOW_START = env("SMS_WINDOW_START", "09:00")
+SMS_WINDOW_END = env("SMS_WINDOW_END", "20:00")
+SMS_DAILY_MARKETING_CAP = int(env("SMS_DAILY_MARKETING_CAP", "3"))
+SMS_WEEKLY_MARKETING_CAP = int(env("SMS_WEEKLY_MARKETING_CAP")) if env("SMS_WEEKLY_MARKETING_CAP") else None
+# Keywords that sign a new number up at once (the shopper started the conversation).
+SMS_SIGNUP_KEYWORDS = env_list("SMS_SIGNUP_KEYWORDS", "JOIN")
+# Replace curly quotes, dashes, ellipses… with GSM-7 look-alikes before counting and sending (Twilio's list).
+SMS_SMART_ENCODING = env_bool("SMS_SMART_ENCODING", False)
+SMS_HELP_CONTACT = env("SMS_HELP_CONTACT", "help@acme.example or 1-800-555-0100")
+SMS_MESSAGES_PER_MONTH = int(env("SMS_MESSAGES_PER_MONTH", "6"))
+# Compliance texts (CTIA Messaging Principles 5.1). {store}, {contact} and {per_month} are filled in.
+SMS_OPT_IN_CONFIRMATION = env(
+    "SMS_OPT_IN_CONFIRMATION",
+    "{store}: You're in! Up to {per_month} autodialed marketing msgs/mo. Msg & data rates may apply. "
+    "Consent not required to buy. Reply HELP for help, STOP to cancel.",
+)
+SMS_HELP_TEXT = env(
+    "SMS_HELP_TEXT",
+    "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",
+)
+SMS_OPT_OUT_CONFIRMATION = env(
+    "SMS_OPT_OUT_CONFIRMATION",
+    "{store}: You are unsubscribed and will get no more texts from us. Reply START to resubscribe.",
+)
+# The outbox worker: how many messages one claim takes at most, how often a failed send is tried.
+SMS_SEND_BATCH = int(env("SMS_SEND_BATCH", "100"))
+SMS_MAX_ATTEMPTS = int(env("SMS_MAX_ATTEMPTS", "4"))
+# Enqueue a django-q2 sender task after a text is queued (at most once a second per process).
+SMS_KICK_WORKER = env_bool("SMS_KICK_WORKER", True)
+# The inbound chain after the compliance keywords: dotted paths of `handle(inbound) -> bool`, first taker wins.
+INBOUND_HANDLERS: list[str] = []
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

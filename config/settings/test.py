@@ -1,5 +1,8 @@
 """Settings for `make test`: the same as dev, faster hashing, no real provider."""
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import DATABASES, env
 
@@ -16,5 +19,9 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Each test run gets its own database file; the dev database is never touched.
-    DATABASES["default"]["TEST"] = {"NAME": ""}
+    # Each test run gets its own database file (never the dev one); a file, not memory, so that
+    # tests can start worker processes against it.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"parley-test-{os.getpid()}.sqlite3")}
+
+# Tests call the outbox worker directly; no background task is enqueued.
+SMS_KICK_WORKER = False

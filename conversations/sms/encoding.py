@@ -7,6 +7,7 @@ septets or 67 units, and no part boundary cuts through an escape pair, a
 surrogate pair or a grapheme cluster (a flag, a skin tone, a ZWJ family).
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 import regex
@@ -66,3 +67,69 @@ def count_segments(text: str) -> SegmentCount:
             used = 0
         used += units
     return SegmentCount(encoding, segments, total)
+
+
+MAX_BODY_CHARACTERS = 1600  # Twilio refuses longer bodies (errors 21617/21658)
+
+# Twilio's Smart Encoding replacements (Messaging Service setting), the common part of its list.
+SMART_ENCODING = {
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u02ba": '"',
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u02bb": "'",
+    "\u02bc": "'",
+    "\u00b4": "'",
+    "`": "'",
+    "\u2014": "-",
+    "\u2013": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2015": "-",
+    "\u2022": "-",
+    "\u2026": "...",
+    "\u00bd": "1/2",
+    "\u00bc": "1/4",
+    "\u00be": "3/4",
+    "\t": "    ",
+    "\u00a0": " ",
+    "\u2000": " ",
+    "\u2001": " ",
+    "\u2002": " ",
+    "\u2003": " ",
+    "\u2004": " ",
+    "\u2005": " ",
+    "\u2006": " ",
+    "\u2007": " ",
+    "\u2008": " ",
+    "\u2009": " ",
+    "\u200a": " ",
+    "\u202f": " ",
+    "\u205f": " ",
+    "\u3000": " ",
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
+}
+# Fullwidth ASCII (U+FF01-U+FF5E) maps to plain ASCII.
+SMART_ENCODING.update({chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
+_SMART_TABLE = str.maketrans(SMART_ENCODING)
+
+
+def smart_encode(text: str) -> str:
+    """Replace look-alike characters with GSM-7 ones, as Twilio's Smart Encoding does."""
+    return text.translate(_SMART_TABLE)
+
+
+def prepare_body(text: str, *, smart_encoding: bool = False) -> str:
+    """The body as it is stored, counted and sent: NFC, LF line ends, optionally smart-encoded."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+    return smart_encode(text) if smart_encoding else text

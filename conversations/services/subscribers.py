@@ -13,11 +13,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from . import attributes as attribute_rules
-from .models import AttributeChange, AttributeDefinition, ConsentEvent, Subscriber, Tag
-from .phones import default_time_zone_for_phone, normalize_phone
+from .. import attributes as attribute_rules
+from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
+from ..phones import default_time_zone_for_phone, normalize_phone
+from ..signals import subscriber_opted_out
 
 _UNSET = object()
 
@@ -267,13 +269,32 @@ def subscriber_opt_out(
     details: Mapping[str, Any] | None = None,
     at=None,
 ) -> ConsentEvent:
-    """Unsubscribe a number at once and record the revocation."""
+    """Unsubscribe a number at once, record the revocation and cancel every text waiting for them."""
     at = at or timezone.now()
     with transaction.atomic():
         subscriber.status = Subscriber.Status.UNSUBSCRIBED
         subscriber.opted_out_at = at
         subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])
-        return _consent_record(subscriber, ConsentEvent.Kind.OPT_OUT, source, raw_text, details, at)
+        event = _consent_record(subscriber, ConsentEvent.Kind.OPT_OUT, source, raw_text, details, at)
+        _cancel_pending_messages(subscriber, at)
+        subscriber_opted_out.send(sender=Subscriber, subscriber=subscriber, consent_event=event)
+        return event
+
+
+def _cancel_pending_messages(subscriber: Subscriber, at) -> int:
+    """Fail queued texts, and claimed ones not yet handed to the provider, so they are never sent."""
+    waiting = Q(status=Message.Status.QUEUED) | Q(status=Message.Status.SENDING, attempted_at__isnull=True)
+    return (
+        Message.objects.filter(waiting, subscriber=subscriber)
+        .exclude(purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
+        .update(
+            status=Message.Status.FAILED,
+            error_code="gate:opted_out",
+            error_message="cancelled: the subscriber opted out before it was sent",
+            claimed_until=None,
+            updated_at=at,
+        )
+    )
 
 
 def subscriber_delete(*, subscriber: Subscriber) -> None:
@@ -295,7 +316,7 @@ def attribute_definition_save(*, definition: AttributeDefinition) -> AttributeDe
     return definition
 
 
-DEFAULT_ATTRIBUTES_FILE = Path(__file__).resolve().parent / "fixtures" / "attributes.json"
+DEFAULT_ATTRIBUTES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "attributes.json"
 
 
 def attribute_definitions_ensure_defaults() -> list[str]:
@@ -311,3 +332,20 @@ def attribute_definitions_ensure_defaults() -> list[str]:
         )
         added.append(item["key"])
     return added
+
+
+__all__ = [
+    "AttributeErrors",
+    "PhoneTaken",
+    "time_zone_check",
+    "phone_check_available",
+    "attributes_validate",
+    "subscriber_attributes_set",
+    "subscriber_create",
+    "subscriber_update",
+    "subscriber_opt_in",
+    "subscriber_opt_out",
+    "subscriber_delete",
+    "attribute_definition_save",
+    "attribute_definitions_ensure_defaults",
+]

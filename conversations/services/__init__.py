@@ -1,0 +1,10 @@
+"""Every write and side effect of `conversations`, as named functions (see architecture.md).
+
+subscribers.py  subscribers, attributes, consent
+messages.py     the outbox, the send gate around it, the sending worker, delivery reports
+inbound.py      inbound texts: stored first, keywords, then the handler chain
+"""
+
+from .inbound import *  # noqa: F403
+from .messages import *  # noqa: F403
+from .subscribers import *  # noqa: F403

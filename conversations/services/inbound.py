@@ -1,0 +1,197 @@
+"""Inbound texts: stored first, then the compliance keywords, then the handler chain.
+
+The path of a text in (architecture.md): the API or the Twilio webhook calls
+`inbound_receive()`. It stores the text before anything else (the provider's
+id makes a repeat harmless), then, in one transaction, answers STOP/HELP/START
+and passes anything else along `settings.INBOUND_HANDLERS` (open inbox
+conversation, active flow run, keyword trigger, inbox fallback), where the
+first handler that takes the text ends the chain.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..models import ConsentEvent, Message, Subscriber
+from ..phones import default_time_zone_for_phone, normalize_phone
+from ..sms import keywords
+from .messages import SendRefused, message_queue
+from .subscribers import subscriber_opt_in, subscriber_opt_out
+
+
+@dataclass
+class Inbound:
+    """What a handler in INBOUND_HANDLERS is given: the text, its sender, and a way to answer."""
+
+    message: Message
+    subscriber: Subscriber
+    replies: list[Message] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.message.body
+
+    def reply(self, body: str, *, purpose: str = Message.Purpose.CONVERSATIONAL, **options) -> Message | None:
+        """Queue an answer to this text through the send gate; None if the gate refuses it."""
+        try:
+            message = message_queue(
+                subscriber=self.subscriber, body=body, purpose=purpose, in_reply_to=self.message, **options
+            )
+        except SendRefused:
+            return None
+        self.replies.append(message)
+        return message
+
+
+@dataclass
+class InboundResult:
+    message: Message
+    subscriber: Subscriber
+    replies: list[Message]
+    created: bool  # False when the provider id was seen before: nothing was done twice
+
+
+def compliance_text(name: str) -> str:
+    """One of the configured compliance texts with the store's details filled in."""
+    template = getattr(settings, name)
+    return template.format(
+        store=settings.PARLEY_STORE_NAME, contact=settings.SMS_HELP_CONTACT, per_month=settings.SMS_MESSAGES_PER_MONTH
+    )
+
+
+def inbound_receive(
+    *,
+    from_number: str,
+    to_number: str = "",
+    body: str = "",
+    provider_message_id: str | None = None,
+    media_urls=(),
+) -> InboundResult:
+    """Store an inbound text, then act on it once: keywords, then the handler chain."""
+    errors = {}
+    try:
+        phone = normalize_phone(from_number)
+    except ValidationError as error:
+        errors["from"] = error.messages
+    media_urls = [url for url in (media_urls or []) if url]
+    if not isinstance(body, str) or (not body.strip() and not media_urls):
+        errors["body"] = ["the text has no body and no media"]
+    if errors:
+        raise ValidationError(errors)
+    provider_message_id = provider_message_id or None
+    if provider_message_id:
+        seen = Message.objects.filter(provider_message_id=provider_message_id).select_related("subscriber").first()
+        if seen is not None and seen.processed_at is not None:
+            return _result(seen, created=False)
+
+    message = _store(phone, to_number, body, provider_message_id, media_urls)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("subscriber").get(pk=message.pk)
+        if message.processed_at is not None:  # a concurrent delivery of the same text got here first
+            return _result(message, created=False)
+        subscriber = Subscriber.objects.select_for_update().get(pk=message.subscriber_id)
+        Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=message.created_at)
+        subscriber.last_inbound_at = message.created_at
+        inbound = Inbound(message=message, subscriber=subscriber)
+        if not _answer_keyword(inbound):
+            _run_handlers(inbound)
+        message.processed_at = timezone.now()
+        message.save(update_fields=["processed_at", "updated_at"])
+    return InboundResult(message=message, subscriber=subscriber, replies=inbound.replies, created=True)
+
+
+def _store(phone, to_number, body, provider_message_id, media_urls) -> Message:
+    """Persist the text before anything else; an unknown number becomes a pending subscriber."""
+    try:
+        with transaction.atomic():
+            subscriber, _ = Subscriber.objects.get_or_create(
+                phone=phone, defaults={"time_zone": default_time_zone_for_phone(phone)}
+            )
+            return Message.objects.create(
+                subscriber=subscriber,
+                direction=Message.Direction.INBOUND,
+                sender=to_number[:32],
+                body=body,
+                media_urls=media_urls,
+                status=Message.Status.RECEIVED,
+                provider_message_id=provider_message_id,
+                origin=Message.Origin.SUBSCRIBER,
+                segments=1,
+            )
+    except IntegrityError:
+        # The same provider id arrived twice at once, or the subscriber was created concurrently.
+        if provider_message_id:
+            existing = Message.objects.filter(provider_message_id=provider_message_id).first()
+            if existing is not None:
+                return existing
+        return _store(phone, to_number, body, provider_message_id, media_urls)
+
+
+def _answer_keyword(inbound: Inbound) -> bool:
+    """STOP, HELP and START (and sign-up keywords), as compliance.md section 1 lays out. True if it was one."""
+    subscriber, message = inbound.subscriber, inbound.message
+    match = keywords.classify(message.body)
+    signup = _is_signup_keyword(message.body)
+    proof = {"message_id": message.pk, "provider_message_id": message.provider_message_id, "to": message.sender}
+    if match and match.kind == keywords.OPT_OUT:
+        if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+            subscriber_opt_out(
+                subscriber=subscriber,
+                source=ConsentEvent.Source.KEYWORD,
+                raw_text=message.body,
+                details={**proof, "matched_rule": match.rule},
+                at=message.created_at,
+            )
+            inbound.reply(compliance_text("SMS_OPT_OUT_CONFIRMATION"), purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
+        return True
+    if signup or (match and match.kind == keywords.OPT_IN):
+        yes = not signup and match.keyword == "YES"
+        if subscriber.status == Subscriber.Status.SUBSCRIBED:
+            return not yes  # START or JOIN again changes nothing; YES is an answer for a flow
+        if yes and subscriber.status == Subscriber.Status.PENDING:
+            return False  # YES resubscribes only someone who opted out; otherwise it is conversation
+        subscriber_opt_in(
+            subscriber=subscriber,
+            source=ConsentEvent.Source.KEYWORD,
+            raw_text=message.body,
+            details={**proof, "keyword": keywords.normalize(message.body).upper()},
+            at=message.created_at,
+        )
+        inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)
+        return True
+    if match and match.kind == keywords.HELP:
+        ConsentEvent.objects.create(
+            subscriber=subscriber,
+            phone=subscriber.phone,
+            kind=ConsentEvent.Kind.HELP,
+            source=ConsentEvent.Source.KEYWORD,
+            raw_text=message.body,
+            details=proof,
+            occurred_at=message.created_at,
+        )
+        inbound.reply(compliance_text("SMS_HELP_TEXT"), purpose=Message.Purpose.SYSTEM)
+        return True
+    return False
+
+
+def _is_signup_keyword(body: str) -> bool:
+    compact = keywords.normalize(body).replace(" ", "")
+    return compact in {word.strip().casefold() for word in settings.SMS_SIGNUP_KEYWORDS}
+
+
+def _run_handlers(inbound: Inbound) -> None:
+    for path in settings.INBOUND_HANDLERS:
+        if import_string(path)(inbound):
+            return
+
+
+def _result(message: Message, *, created: bool) -> InboundResult:
+    replies = list(Message.objects.filter(in_reply_to=message).order_by("id"))
+    return InboundResult(message=message, subscriber=message.subscriber, replies=replies, created=created)
+
+
+__all__ = ["Inbound", "InboundResult", "compliance_text", "inbound_receive"]

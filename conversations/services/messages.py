@@ -1,0 +1,484 @@
+"""Outbound texts: the outbox, the send gate around it, the worker that empties it, delivery reports.
+
+Every sender (flows, campaigns, agents, the system) calls `message_queue()`,
+which writes a `queued` Message. `outbox_send_due()` (the django-q2 task
+`send_due`) claims due messages in batches, asks the send gate again in the
+same transaction that marks them `sending`, paces them to the sender's rate
+and hands them to the provider.
+
+Delivery guarantee: at most once. A message is marked `attempted_at` (and
+committed) just before the provider is called. If a worker dies, its lease
+runs out: a message never handed to the provider goes back to the queue; one
+that was handed over is marked failed ("outcome unknown") and never sent
+again, because sending a text twice is worse than reporting one as lost. A
+delivery report that arrives later still corrects its status.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from ..models import Message, SenderPace, Subscriber
+from ..phones import time_zones_for_phone
+from ..sms import gate, windows
+from ..sms.encoding import MAX_BODY_CHARACTERS, count_segments, prepare_body
+from ..sms.providers import UNSUBSCRIBED_ERROR, ProviderError, get_provider
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+RETRY_BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30)]
+
+
+class SendRefused(Exception):
+    """The send gate refused a text; `reason` says why in words a person can act on."""
+
+    def __init__(self, decision: gate.Decision):
+        super().__init__(decision.reason)
+        self.reason = decision.reason
+        self.code = decision.code
+
+
+# --- The gate's view of recipients ---------------------------------------------------------------
+
+
+def gate_rules() -> gate.Rules:
+    """The store's sending rules from settings (a window wider than 09:00-20:00 refuses to load)."""
+    start, end = (
+        datetime.strptime(value, "%H:%M").time() for value in (settings.SMS_WINDOW_START, settings.SMS_WINDOW_END)
+    )
+    return gate.Rules(
+        window=windows.Window(start, end),
+        daily_cap=settings.SMS_DAILY_MARKETING_CAP,
+        weekly_cap=settings.SMS_WEEKLY_MARKETING_CAP,
+        default_zone=settings.PARLEY_DEFAULT_TIME_ZONE,
+    )
+
+
+def recipients_for(subscribers: list[Subscriber], now: datetime) -> dict[int, gate.Recipient]:
+    """What the gate needs to know of each subscriber, with their marketing texts of the last week: one query."""
+    sent: dict[int, list[datetime]] = {subscriber.pk: [] for subscriber in subscribers}
+    recent = (
+        Message.objects.counting_toward_caps()
+        .filter(subscriber_id__in=list(sent), sent_at__gt=now - timedelta(days=7))
+        .values_list("subscriber_id", "sent_at")
+    )
+    for subscriber_id, sent_at in recent:
+        sent[subscriber_id].append(sent_at)
+    return {
+        subscriber.pk: gate.Recipient(
+            phone=subscriber.phone,
+            status=subscriber.status,
+            opted_out_at=subscriber.opted_out_at,
+            last_inbound_at=subscriber.last_inbound_at,
+            zones=tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone])),
+            marketing_sent_at=tuple(sent[subscriber.pk]),
+        )
+        for subscriber in subscribers
+    }
+
+
+# --- Queueing ----------------------------------------------------------------------------------------------
+
+
+def message_queue(
+    *,
+    subscriber: Subscriber,
+    body: str,
+    purpose: str = Message.Purpose.CONVERSATIONAL,
+    origin: str = Message.Origin.SYSTEM,
+    origin_id: int | None = None,
+    sent_by=None,
+    media_urls=(),
+    not_before: datetime | None = None,
+    in_reply_to: Message | None = None,
+    sender: str = "",
+) -> Message:
+    """Queue one text for a subscriber through the send gate; raise SendRefused or ValidationError if it may not go."""
+    body = prepare_body(body or "", smart_encoding=settings.SMS_SMART_ENCODING)
+    media_urls = list(media_urls or [])
+    if not body.strip() and not media_urls:
+        raise ValidationError({"body": ["the text is empty; write something or attach media"]})
+    if len(body) > MAX_BODY_CHARACTERS:
+        raise ValidationError(
+            {"body": [f"the text is {len(body)} characters; the most a text may have is {MAX_BODY_CHARACTERS}"]}
+        )
+    if purpose not in Message.Purpose.values:
+        raise ValueError(f"unknown message purpose {purpose!r}")
+    now = timezone.now()
+    decision = gate.decide(
+        purpose=purpose, recipient=recipients_for([subscriber], now)[subscriber.pk], now=now, rules=gate_rules()
+    )
+    if decision.action == gate.REFUSE:
+        raise SendRefused(decision)
+    counted = count_segments(body)
+    hold_until = decision.until if decision.action == gate.HOLD else None
+    message = Message.objects.create(
+        subscriber=subscriber,
+        direction=Message.Direction.OUTBOUND,
+        sender=sender or (in_reply_to.sender if in_reply_to and in_reply_to.sender else settings.SMS_SENDER),
+        body=body,
+        media_urls=media_urls,
+        status=Message.Status.QUEUED,
+        segments=counted.segments,
+        encoding=counted.encoding,
+        origin=origin,
+        origin_id=origin_id,
+        sent_by=sent_by,
+        purpose=purpose,
+        in_reply_to=in_reply_to,
+        not_before=max(filter(None, [not_before, hold_until]), default=None),
+        hold_reason=decision.reason if hold_until else "",
+    )
+    transaction.on_commit(outbox_kick)
+    return message
+
+
+_last_kick = 0.0
+_kick_lock = threading.Lock()
+
+
+def outbox_kick() -> None:
+    """Wake a worker to send what was just queued: at most one task a second from each process."""
+    global _last_kick
+    if not settings.SMS_KICK_WORKER:
+        return
+    with _kick_lock:
+        if time.monotonic() - _last_kick < 1.0:
+            return
+        _last_kick = time.monotonic()
+    from django_q.tasks import async_task
+
+    async_task("conversations.tasks.send_due", task_name="send due texts", group="outbox")
+
+
+# --- The worker ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    held: int = 0
+    retried: int = 0
+    refused: int = 0
+    reclaimed: int = 0
+    outcomes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def outbox_send_due(*, max_seconds: float = 50.0, batch_size: int | None = None, provider=None) -> SendReport:
+    """Send due texts until none is due or `max_seconds` have passed; safe to run in several workers at once."""
+    provider = provider or get_provider()
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    deadline = time.monotonic() + max_seconds
+    report = SendReport()
+    while time.monotonic() < deadline:
+        report.reclaimed += outbox_reclaim_expired()
+        limit = batch_size or _batch_size_for_rate()
+        batch = outbox_claim(limit=limit, report=report)
+        if not batch:
+            break
+        for message, slot in _paced(batch):
+            delay = slot - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            _deliver(message, provider, report)
+    log.debug("worker %s: %s", worker, report)
+    return report
+
+
+def _batch_size_for_rate() -> int:
+    # About two seconds of sending: leases stay short and a newly due text waits little.
+    return max(1, min(settings.SMS_SEND_BATCH, int(settings.SMS_SENDER_MPS * 2) or 1))
+
+
+def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime | None = None) -> list[Message]:
+    """Claim up to `limit` due messages: the gate decides each again, in the transaction that marks it sending."""
+    report = report or SendReport()
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = (
+            Message.objects.due(now)
+            .order_by(F("not_before").asc(nulls_first=True), "id")
+            .select_for_update(skip_locked=True, of=("self",))
+        )
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        messages = list(Message.objects.filter(id__in=ids).select_related("subscriber").order_by("id"))
+        recipients = recipients_for(list({m.subscriber_id: m.subscriber for m in messages}.values()), now)
+        rules = gate_rules()
+        sending, changed = [], []
+        for message in messages:
+            recipient = recipients[message.subscriber_id]
+            decision = gate.decide(purpose=message.purpose, recipient=recipient, now=now, rules=rules)
+            if decision.action == gate.SEND:
+                sending.append(message)
+                # Count it at once, so that a second text in the same batch meets the cap.
+                recipients[message.subscriber_id] = _with_send(recipient, now, message)
+            elif decision.action == gate.HOLD:
+                message.not_before, message.hold_reason = decision.until, decision.reason
+                changed.append(message)
+                report.held += 1
+            else:
+                message.status = Message.Status.FAILED
+                message.error_code, message.error_message = f"gate:{decision.code}", decision.reason[:255]
+                changed.append(message)
+                report.refused += 1
+        if changed:
+            Message.objects.bulk_update(changed, ["status", "not_before", "hold_reason", "error_code", "error_message"])
+        if sending:
+            Message.objects.filter(id__in=[m.pk for m in sending]).update(
+                status=Message.Status.SENDING, claimed_until=now + LEASE + _pacing_time(sending), updated_at=now
+            )
+            for message in sending:
+                message.status = Message.Status.SENDING
+    return sending
+
+
+def _with_send(recipient: gate.Recipient, now: datetime, message: Message) -> gate.Recipient:
+    if message.purpose != Message.Purpose.MARKETING:
+        return recipient
+    return gate.Recipient(**{**recipient.__dict__, "marketing_sent_at": (*recipient.marketing_sent_at, now)})
+
+
+def _pacing_time(messages: list[Message]) -> timedelta:
+    return timedelta(seconds=sum(m.segments for m in messages) / settings.SMS_SENDER_MPS)
+
+
+def outbox_reclaim_expired(now: datetime | None = None) -> int:
+    """Messages whose worker died: back to the queue if never handed over, else failed as unknown, never resent."""
+    now = now or timezone.now()
+    expired = Message.objects.filter(status=Message.Status.SENDING, claimed_until__lt=now)
+    requeued = expired.filter(attempted_at__isnull=True).update(
+        status=Message.Status.QUEUED, claimed_until=None, updated_at=now
+    )
+    lost = expired.filter(attempted_at__isnull=False).update(
+        status=Message.Status.FAILED,
+        claimed_until=None,
+        error_code="worker_lost",
+        error_message="the worker stopped while handing this text to the provider; it may have gone, "
+        "so it is not sent again",
+        updated_at=now,
+    )
+    return requeued + lost
+
+
+# --- Pacing: the rate per sender, shared by every worker -------------------------------------------
+
+
+def sender_reserve(sender: str, seconds: float) -> float:
+    """Reserve `seconds` of the sender's time line; return when the reserved stretch starts (Unix time)."""
+    now = time.time()
+    SenderPace.objects.get_or_create(sender=sender)
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    table = connection.ops.quote_name(SenderPace._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_slot = {greatest}(next_slot, %s) + %s WHERE sender = %s RETURNING next_slot",
+            [now, seconds, sender],
+        )
+        (end,) = cursor.fetchone()
+    return end - seconds
+
+
+def _paced(messages: list[Message]):
+    """Each message with the moment it may leave, so that no sender exceeds SMS_SENDER_MPS in any second."""
+    # A little under the configured rate, so that network jitter can never push one second over it.
+    per_segment = 1.0 / (settings.SMS_SENDER_MPS * 0.98)
+    by_sender: dict[str, list[Message]] = {}
+    for message in messages:
+        by_sender.setdefault(message.sender, []).append(message)
+    slots = []
+    for sender, group in by_sender.items():
+        at = sender_reserve(sender, sum(m.segments for m in group) * per_segment)
+        for message in group:
+            slots.append((message, at))
+            at += message.segments * per_segment
+    return sorted(slots, key=lambda pair: pair[1])
+
+
+# --- Handing one message to the provider ---------------------------------------------------------------
+
+
+def _deliver(message: Message, provider, report: SendReport) -> None:
+    now = timezone.now()
+    # The last check: the subscriber may have said STOP while this message waited for its slot.
+    handed_over = (
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING)
+        .exclude(
+            Q(subscriber__status=Subscriber.Status.UNSUBSCRIBED) & ~Q(purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
+        )
+        .update(attempted_at=now, attempts=F("attempts") + 1, updated_at=now)
+    )
+    if not handed_over:
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.FAILED,
+            error_code="gate:opted_out",
+            error_message="cancelled: the subscriber opted out before it was sent",
+            claimed_until=None,
+        )
+        report.refused += 1
+        return
+    recipient = recipients_for([message.subscriber], now)[message.subscriber_id]
+    try:
+        result = provider.send(
+            to=message.subscriber.phone,
+            body=message.body,
+            sender=message.sender,
+            media_urls=message.media_urls,
+            status_callback=status_callback_url(message),
+            validity_period=(
+                gate.validity_period(now, recipient, gate_rules())
+                if message.purpose == Message.Purpose.MARKETING
+                else None
+            ),
+        )
+    except ProviderError as error:
+        _record_failure(message, error, report)
+        return
+    sent_at = timezone.now()
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.SENT,
+        provider_message_id=result.provider_message_id,
+        sent_at=sent_at,
+        claimed_until=None,
+        error_code="",
+        error_message="",
+        updated_at=sent_at,
+    )
+    Subscriber.objects.filter(pk=message.subscriber_id).update(last_outbound_at=sent_at)
+    report.sent += 1
+    report.outcomes.append((message.pk, "sent"))
+
+
+def _record_failure(message: Message, error: ProviderError, report: SendReport) -> None:
+    now = timezone.now()
+    attempts = message.attempts + 1
+    if error.retry and attempts < settings.SMS_MAX_ATTEMPTS:
+        backoff = RETRY_BACKOFF[min(attempts - 1, len(RETRY_BACKOFF) - 1)]
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.QUEUED,
+            not_before=now + backoff,
+            attempted_at=None,
+            claimed_until=None,
+            error_code=error.code,
+            error_message=error.message[:255],
+            hold_reason=f"retry after {error.code}",
+            updated_at=now,
+        )
+        report.retried += 1
+        report.outcomes.append((message.pk, "retry"))
+        return
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.FAILED,
+        claimed_until=None,
+        error_code=error.code,
+        error_message=error.message[:255],
+        updated_at=now,
+    )
+    report.failed += 1
+    report.outcomes.append((message.pk, f"failed:{error.code}"))
+    if error.code == UNSUBSCRIBED_ERROR:
+        _opt_out_from_provider(message, error)
+
+
+def _opt_out_from_provider(message: Message, error: ProviderError) -> None:
+    from .subscribers import subscriber_opt_out
+
+    subscriber = Subscriber.objects.get(pk=message.subscriber_id)
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        subscriber_opt_out(
+            subscriber=subscriber,
+            source="provider",
+            details={"error_code": error.code, "message_id": message.pk, "reason": error.message},
+        )
+
+
+def status_callback_url(message: Message) -> str:
+    """Where Twilio reports delivery: our own message id travels in the URL, so a report finds its message."""
+    if not settings.PUBLIC_BASE_URL:
+        return ""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('twilio-status')}?message={message.pk}"
+
+
+# --- Delivery reports -----------------------------------------------------------------------------------------
+
+# Twilio's message statuses, mapped onto ours; a status only ever moves to a higher rank.
+PROVIDER_STATUSES = {
+    "sending": Message.Status.SENDING,
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "read": Message.Status.DELIVERED,
+    "undelivered": Message.Status.UNDELIVERED,
+    "failed": Message.Status.FAILED,
+    "canceled": Message.Status.FAILED,
+}
+RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.UNDELIVERED: 3,
+    Message.Status.FAILED: 3,
+}
+
+
+def message_status_report(
+    *, provider_message_id: str, provider_status: str, error_code: str = "", message_id: int | None = None
+) -> Message | None:
+    """Apply a delivery report; idempotent, and a late report never moves a message back (delivered stays)."""
+    status = PROVIDER_STATUSES.get(provider_status)
+    match = Q(provider_message_id=provider_message_id)
+    if message_id is not None:
+        match |= Q(pk=message_id, provider_message_id__isnull=True)
+    message = Message.objects.filter(match, direction=Message.Direction.OUTBOUND).first()
+    if message is None or status is None:
+        return message
+    lower = [value for value, rank in RANK.items() if rank < RANK[status]]
+    now = timezone.now()
+    changes = {"status": status, "updated_at": now, "provider_message_id": provider_message_id, "claimed_until": None}
+    if status == Message.Status.DELIVERED:
+        changes["delivered_at"] = now
+    if error_code:
+        changes["error_code"] = error_code
+    Message.objects.filter(pk=message.pk, status__in=lower).update(**changes)
+    message.refresh_from_db()
+    if error_code == UNSUBSCRIBED_ERROR:
+        _opt_out_from_provider(message, ProviderError(error_code, "reported by the delivery report", retry=False))
+    return message
+
+
+def outbox_counts() -> dict[str, int]:
+    """How many outbound messages are in each status (for the admin and the benchmarks)."""
+    rows = Message.objects.outbound().values("status").annotate(n=Count("id")).order_by()
+    return {row["status"]: row["n"] for row in rows}
+
+
+__all__ = [
+    "SendRefused",
+    "SendReport",
+    "gate_rules",
+    "recipients_for",
+    "message_queue",
+    "outbox_kick",
+    "outbox_send_due",
+    "outbox_claim",
+    "outbox_reclaim_expired",
+    "sender_reserve",
+    "status_callback_url",
+    "message_status_report",
+    "outbox_counts",
+]

@@ -1,0 +1,138 @@
+"""The send gate: the one place that decides whether a text may leave now.
+
+`decide()` is pure: it is given everything it needs (the message's purpose,
+the recipient's consent, their recent texts, the clock) and answers send,
+hold until a time, or refuse with a reason. `conversations.services` calls it
+when a message is queued and again in the transaction that marks it sending.
+Callers never check consent themselves.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import windows
+
+SEND = "send"
+HOLD = "hold"
+REFUSE = "refuse"
+
+# Purposes, as stored on Message.purpose.
+MARKETING = "marketing"
+CONVERSATIONAL = "conversational"
+SYSTEM = "system"
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+
+CONVERSATION_WINDOW = timedelta(hours=24)  # a reply within 24 h of their text is conversational
+OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)  # FCC 24-24: presumed lawful within 5 minutes
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A store's sending rules (from settings); the defaults are the product rules of compliance.md."""
+
+    window: windows.Window = windows.DEFAULT_WINDOW
+    daily_cap: int = 3
+    weekly_cap: int | None = None
+    default_zone: str = "America/New_York"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    phone: str
+    status: str
+    opted_out_at: datetime | None
+    last_inbound_at: datetime | None
+    zones: tuple[str, ...]  # candidate zones: from the number and the subscriber's own zone
+    marketing_sent_at: tuple[datetime, ...] = field(default=())  # marketing texts of the last 7 days
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reason: str = ""
+    until: datetime | None = None
+    code: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == SEND
+
+
+def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = Rules()) -> Decision:
+    """Whether a text of `purpose` may go to `recipient` at `now`."""
+    if recipient.status == UNSUBSCRIBED:
+        if purpose != OPT_OUT_CONFIRMATION:
+            return Decision(REFUSE, f"{recipient.phone} has opted out; nothing may be sent to them", code="opted_out")
+        if recipient.opted_out_at is None or now - recipient.opted_out_at > OPT_OUT_CONFIRMATION_WINDOW:
+            return Decision(
+                REFUSE, "the opt-out confirmation may only be sent within 5 minutes of the opt-out", code="too_late"
+            )
+        return Decision(SEND)
+    if purpose == OPT_OUT_CONFIRMATION:
+        return Decision(REFUSE, f"{recipient.phone} has not opted out", code="not_opted_out")
+    if purpose == SYSTEM:
+        return Decision(SEND)
+    replying = (
+        purpose == CONVERSATIONAL
+        and recipient.last_inbound_at is not None
+        and now - recipient.last_inbound_at <= CONVERSATION_WINDOW
+    )
+    if replying:
+        return Decision(SEND)
+    # Marketing, or a "reply" to someone who has not written in 24 h, which is marketing by another name.
+    if recipient.status != SUBSCRIBED:
+        return Decision(
+            REFUSE,
+            f"{recipient.phone} has not given consent to marketing texts (status {recipient.status})",
+            code="no_consent",
+        )
+    return _timing(recipient, now, rules)
+
+
+def _timing(recipient: Recipient, now: datetime, rules: Rules) -> Decision:
+    """Hold a marketing text until the window is open and the caps allow it; never drop it."""
+    zones = list(recipient.zones) or [rules.default_zone]
+    states = windows.us_state_rules_for(recipient.phone)
+    at = now
+    reasons = []
+    for _ in range(10):  # caps and windows move each other forward; a few rounds settle it
+        capped_until = _cap_frees_at(recipient.marketing_sent_at, at, rules)
+        if capped_until > at:
+            reasons.append(f"frequency cap reached until {capped_until:%Y-%m-%d %H:%M} UTC")
+            at = capped_until
+        opens = windows.next_open(at, zones, rules.window, states)
+        if opens is None:
+            return Decision(REFUSE, "the send window never opens in the recipient's time zones", code="no_window")
+        if opens > at:
+            reasons.append(f"quiet hours in {', '.join(zones)} until {opens:%Y-%m-%d %H:%M} UTC")
+            at = opens
+        if _cap_frees_at(recipient.marketing_sent_at, at, rules) <= at:
+            break
+    if at == now:
+        return Decision(SEND)
+    return Decision(HOLD, "; ".join(dict.fromkeys(reasons)), until=at, code="held")
+
+
+def _cap_frees_at(sent: tuple[datetime, ...], at: datetime, rules: Rules) -> datetime:
+    """The earliest time at or after `at` when one more marketing text fits under every cap."""
+    frees = at
+    for cap, period in ((rules.daily_cap, timedelta(days=1)), (rules.weekly_cap, timedelta(days=7))):
+        if cap is None:
+            continue
+        recent = sorted(moment for moment in sent if at - period < moment <= at)
+        if len(recent) >= cap:
+            # The oldest text that must leave the period before one more fits.
+            frees = max(frees, recent[len(recent) - cap] + period)
+    return frees
+
+
+def validity_period(now: datetime, recipient: Recipient, rules: Rules = Rules()) -> int | None:
+    """Seconds a marketing text may wait at the provider before it would land in quiet hours (1-36000)."""
+    zones = list(recipient.zones) or [rules.default_zone]
+    closes = windows.closes_at(now, zones, rules.window, windows.us_state_rules_for(recipient.phone))
+    if closes is None:
+        return None
+    return max(1, min(36000, int((closes - now).total_seconds())))
