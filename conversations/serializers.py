@@ -162,9 +162,10 @@ class InboundRequestSerializer(serializers.Serializer):
         child=serializers.URLField(max_length=1000), required=False, default=list, max_length=10
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = self.fields.pop("from_")
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
 
 
 class InboundResultSerializer(serializers.Serializer):

@@ -22,6 +22,8 @@ API_PERMISSIONS = [
     "change_subscriber",
     "delete_subscriber",
     "view_attributedefinition",
+    "view_message",
+    "add_message",
 ]
 
 
@@ -44,3 +46,30 @@ def api(api_user):
 @pytest.fixture
 def subscriber(db):
     return SubscriberFactory(phone="+14155550100", first_name="Ana", last_name="Lima")
+
+
+class RecordingConsole:
+    """The console provider, writing to a buffer the test can read."""
+
+    def __init__(self):
+        import io
+
+        from conversations.sms.providers import ConsoleProvider
+
+        self.buffer = io.StringIO()
+        self.provider = ConsoleProvider(stream=self.buffer)
+
+    @property
+    def printed(self) -> str:
+        return self.buffer.getvalue()
+
+    def send_due(self):
+        from conversations.services import outbox_send_due
+
+        return outbox_send_due(max_seconds=5, provider=self.provider)
+
+
+@pytest.fixture
+def console(settings):
+    settings.SMS_SENDER_MPS = 1000  # tests do not wait for the pace of a real long code
+    return RecordingConsole()

@@ -39,6 +39,7 @@ from ..sms.providers import UNSUBSCRIBED_ERROR, ProviderError, get_provider
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+UNKNOWN_OUTCOME_CODES = ["worker_lost", "no_answer"]
 RETRY_BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30)]
 
 
@@ -268,7 +269,7 @@ def outbox_reclaim_expired(now: datetime | None = None) -> int:
     lost = expired.filter(attempted_at__isnull=False).update(
         status=Message.Status.FAILED,
         claimed_until=None,
-        error_code="worker_lost",
+        error_code=UNKNOWN_OUTCOME_CODES[0],
         error_message="the worker stopped while handing this text to the provider; it may have gone, "
         "so it is not sent again",
         updated_at=now,
@@ -454,7 +455,9 @@ def message_status_report(
         changes["delivered_at"] = now
     if error_code:
         changes["error_code"] = error_code
-    Message.objects.filter(pk=message.pk, status__in=lower).update(**changes)
+    # A text failed as "outcome unknown" (its worker died, or no answer came) is corrected by a real report.
+    unknown_outcome = Q(status=Message.Status.FAILED, error_code__in=UNKNOWN_OUTCOME_CODES)
+    Message.objects.filter(Q(status__in=lower) | unknown_outcome, pk=message.pk).update(**changes)
     message.refresh_from_db()
     if error_code == UNSUBSCRIBED_ERROR:
         _opt_out_from_provider(message, ProviderError(error_code, "reported by the delivery report", retry=False))

@@ -39,6 +39,9 @@ class Rules:
     default_zone: str = "America/New_York"
 
 
+DEFAULT_RULES = Rules()
+
+
 @dataclass(frozen=True)
 class Recipient:
     phone: str
@@ -61,7 +64,7 @@ class Decision:
         return self.action == SEND
 
 
-def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = Rules()) -> Decision:
+def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = DEFAULT_RULES) -> Decision:
     """Whether a text of `purpose` may go to `recipient` at `now`."""
     if recipient.status == UNSUBSCRIBED:
         if purpose != OPT_OUT_CONFIRMATION:
@@ -129,7 +132,7 @@ def _cap_frees_at(sent: tuple[datetime, ...], at: datetime, rules: Rules) -> dat
     return frees
 
 
-def validity_period(now: datetime, recipient: Recipient, rules: Rules = Rules()) -> int | None:
+def validity_period(now: datetime, recipient: Recipient, rules: Rules = DEFAULT_RULES) -> int | None:
     """Seconds a marketing text may wait at the provider before it would land in quiet hours (1-36000)."""
     zones = list(recipient.zones) or [rules.default_zone]
     closes = windows.closes_at(now, zones, rules.window, windows.us_state_rules_for(recipient.phone))

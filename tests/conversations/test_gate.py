@@ -14,12 +14,18 @@ def at(text: str) -> datetime:
 
 
 def recipient(**overrides):
-    values = {"phone": "+12125550100", "status": "subscribed", "opted_out_at": None, "last_inbound_at": None,
-              "zones": NY, "marketing_sent_at": ()}
+    values = {
+        "phone": "+12125550100",
+        "status": "subscribed",
+        "opted_out_at": None,
+        "last_inbound_at": None,
+        "zones": NY,
+        "marketing_sent_at": (),
+    }
     return gate.Recipient(**{**values, **overrides})
 
 
-def decide(purpose="marketing", now="2026-11-24T15:00:00", rules=gate.Rules(), **overrides):
+def decide(purpose="marketing", now="2026-11-24T15:00:00", rules=gate.DEFAULT_RULES, **overrides):
     return gate.decide(purpose=purpose, recipient=recipient(**overrides), now=at(now), rules=rules)
 
 
@@ -27,11 +33,14 @@ def test_marketing_inside_the_window_goes():
     assert decide(now="2026-11-24T15:00:00").action == gate.SEND  # 10:00 in New York
 
 
-@pytest.mark.parametrize(("now", "opens"), [
-    ("2026-11-24T13:30:00", "2026-11-24T14:00:00"),  # 08:30 New York: at 09:00
-    ("2026-11-25T01:30:00", "2026-11-25T14:00:00"),  # 20:30 New York: next morning
-    ("2026-11-25T00:59:00", "2026-11-25T00:59:00"),  # 19:59: still open
-])
+@pytest.mark.parametrize(
+    ("now", "opens"),
+    [
+        ("2026-11-24T13:30:00", "2026-11-24T14:00:00"),  # 08:30 New York: at 09:00
+        ("2026-11-25T01:30:00", "2026-11-25T14:00:00"),  # 20:30 New York: next morning
+        ("2026-11-25T00:59:00", "2026-11-25T00:59:00"),  # 19:59: still open
+    ],
+)
 def test_marketing_is_held_until_the_window_opens(now, opens):
     decision = decide(now=now)
     if opens == now:
@@ -103,8 +112,11 @@ def test_a_reply_within_24_hours_of_their_text_skips_window_and_cap():
 
 
 def test_nobody_who_opted_out_gets_anything_but_the_confirmation():
-    opted_out = {"status": "unsubscribed", "opted_out_at": at("2026-11-24T15:00:00"),
-                 "last_inbound_at": at("2026-11-24T15:00:00")}
+    opted_out = {
+        "status": "unsubscribed",
+        "opted_out_at": at("2026-11-24T15:00:00"),
+        "last_inbound_at": at("2026-11-24T15:00:00"),
+    }
     for purpose in ("marketing", "conversational", "system"):
         decision = decide(purpose, now="2026-11-24T15:01:00", **opted_out)
         assert (decision.action, decision.code) == (gate.REFUSE, "opted_out"), purpose

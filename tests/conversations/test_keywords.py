@@ -35,10 +35,35 @@ def test_shared_opt_ins(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["STOPALL", "Stop All!", "unsubscribe.", "Opt Out", "opt_out", "REVOKE!!", "Quit.", "end 🙏", "  cancel  ",
-     "please stop", "pls stop", "Stop please!", "STOP STOP", "stop msgs", "opt me out", "Remove me please",
-     "take me off your list", "dont text me", "Never message me again", "no more messages", "stop contacting me",
-     "no mas mensajes", "NO MÁS", "Wrong person", "ＳＴＯＰ", "stop\u2019", "Stop sending these"],
+    [
+        "STOPALL",
+        "Stop All!",
+        "unsubscribe.",
+        "Opt Out",
+        "opt_out",
+        "REVOKE!!",
+        "Quit.",
+        "end 🙏",
+        "  cancel  ",
+        "please stop",
+        "pls stop",
+        "Stop please!",
+        "STOP STOP",
+        "stop msgs",
+        "opt me out",
+        "Remove me please",
+        "take me off your list",
+        "dont text me",
+        "Never message me again",
+        "no more messages",
+        "stop contacting me",
+        "no mas mensajes",
+        "NO MÁS",
+        "Wrong person",
+        "ＳＴＯＰ",
+        "stop\u2019",
+        "Stop sending these",
+    ],
 )
 def test_other_ways_of_saying_stop(text):
     assert kind(text) == OPT_OUT, text
@@ -46,9 +71,24 @@ def test_other_ways_of_saying_stop(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["stop by the store tomorrow", "Can I stop by later?", "don't stop the sale", "nonstop", "bus stop",
-     "the end", "weekend deals?", "cancel order 55", "I want to cancel my order", "quit it with the sales lol",
-     "unstoppable", "help me find a dress", "information please about returns", "yes", "M", "start date?"],
+    [
+        "stop by the store tomorrow",
+        "Can I stop by later?",
+        "don't stop the sale",
+        "nonstop",
+        "bus stop",
+        "the end",
+        "weekend deals?",
+        "cancel order 55",
+        "I want to cancel my order",
+        "quit it with the sales lol",
+        "unstoppable",
+        "help me find a dress",
+        "information please about returns",
+        "yes",
+        "M",
+        "start date?",
+    ],
 )
 def test_conversation_is_not_a_stop(text):
     assert kind(text) != OPT_OUT, text
@@ -67,7 +107,9 @@ def test_normalize():
     assert normalize("Don\u2019t") == "don't"
 
 
-@pytest.mark.parametrize(("word", "reserved"), [("Stop", True), ("opt-out", True), ("HELP", True),
-                                                ("yes", True), ("M", False), ("Large", False)])
+@pytest.mark.parametrize(
+    ("word", "reserved"),
+    [("Stop", True), ("opt-out", True), ("HELP", True), ("yes", True), ("M", False), ("Large", False)],
+)
 def test_reserved_words(word, reserved):
     assert is_reserved(word) is reserved
