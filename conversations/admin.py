@@ -479,8 +479,30 @@ class ConsentEventAdmin(SubscriberLinkMixin, AppendOnlyAdmin):
 
 @admin.register(Message)
 class MessageAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
-    list_display = ["created_at", "subscriber_link", "direction", "body", "status", "origin", "segments", "encoding"]
-    list_filter = ["direction", "status", "origin", "encoding"]
+    list_display = [
+        "created_at",
+        "subscriber_link",
+        "direction",
+        "body",
+        "status",
+        "purpose",
+        "origin",
+        "segment_count",
+        "encoding",
+    ]
+    list_filter = ["direction", "status", "purpose", "origin", "encoding"]
+    readonly_fields = ["warning_list"]
+
+    @admin.display(description="Segments", ordering="segments")
+    def segment_count(self, obj):
+        if obj.warnings:
+            return format_html('<strong title="{}">{} ⚠</strong>', obj.warnings[0], obj.segments)
+        return obj.segments
+
+    @admin.display(description="Warnings")
+    def warning_list(self, obj):
+        return "; ".join(obj.warnings) or "—"
+
     search_fields = ["subscriber__phone", "body", "provider_message_id"]
     list_select_related = ["subscriber"]
 

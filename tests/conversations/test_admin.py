@@ -188,3 +188,11 @@ def test_message_and_consent_lists_find_a_phone_typed_any_way(staff_client, shop
     assert [c.phone for c in consent.context["cl"].result_list] == ["+12125550101"]
     by_text = staff_client.get(reverse("admin:conversations_message_changelist"), {"q": "for bo"})
     assert [m.body for m in by_text.context["cl"].result_list] == ["for bo"]
+
+
+def test_long_messages_carry_their_warning_in_the_admin(staff_client, subscriber):
+    long = MessageFactory(subscriber=subscriber, body="a" * 500, segments=4)
+    listing = staff_client.get(reverse("admin:conversations_message_changelist")).content.decode()
+    assert "4 ⚠" in listing
+    page = staff_client.get(reverse("admin:conversations_message_change", args=[long.pk])).content.decode()
+    assert "this text takes 4 segments" in page
