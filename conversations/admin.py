@@ -95,6 +95,11 @@ class SubscriberAdminForm(forms.ModelForm):
             raise ValidationError(error.messages) from None
         if Subscriber.objects.filter(phone=phone).exclude(pk=self.instance.pk).exists():
             raise ValidationError(f"Another subscriber already has the number {phone}.")
+        if self.instance.pk:
+            try:
+                services.phone_change_check(self.instance, phone)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["phone"]) from None
         return phone
 
     def clean_time_zone(self):
@@ -253,19 +258,37 @@ class SubscriberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         return fieldsets
 
     def save_model(self, request, obj, form, change):
-        if not obj.time_zone:
-            obj.time_zone = default_time_zone_for_phone(obj.phone)
-        obj.save()
+        """Through the services, like every other write: the same checks, history and provenance."""
+        data = form.cleaned_data
+        fields = {
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "email": data["email"],
+            "tags": [tag.name for tag in data["tags"]],
+            "attributes": form._attribute_values,
+            "attribute_source": AttributeChange.Source.AGENT,
+            "user": request.user,
+        }
+        if change:
+            services.subscriber_update(
+                subscriber=Subscriber.objects.get(pk=obj.pk),
+                phone=data["phone"],
+                time_zone=data["time_zone"] or default_time_zone_for_phone(data["phone"]),
+                **fields,
+            )
+        else:
+            obj.pk = services.subscriber_create(phone=data["phone"], time_zone=data["time_zone"] or None, **fields).pk
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        services.subscriber_attributes_set(
-            subscriber=form.instance,
-            changes=form._attribute_values,
-            source=AttributeChange.Source.AGENT,
-            reference=f"admin:{request.user.username}",
-            user=request.user,
-        )
+        for formset in formsets:  # tags were saved by the service with the rest
+            self.save_formset(request, form, formset, change=change)
+
+    def get_deleted_objects(self, objs, request):
+        # A subscriber's attribute history goes with them; it is append-only only while they exist.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if self.has_delete_permission(request):
+            perms_needed = set()
+        return deleted, model_count, perms_needed, protected
 
     @admin.display(description="Name")
     def full_name(self, obj):

@@ -119,7 +119,7 @@ class SubscriberViewSet(
                 **fields,
                 subscribed=subscribed,
                 consent_source=ConsentEvent.Source.API,
-                consent_details={"api_user": request.user.username, **(consent or {})},
+                consent_details={**consent, "api_user": request.user.username} if consent else None,
                 user=request.user,
             )
         except DjangoValidationError as error:

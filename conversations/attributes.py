@@ -6,12 +6,16 @@ ValidationError whose message a store's staff can act on.
 
 import datetime
 import math
+import re
 
 from django.core.exceptions import ValidationError
 
 from .models import ATTRIBUTE_KEY_RE, AttributeDefinition
 
 MAX_TEXT_LENGTH = 500
+MAX_NUMBER = 1e15  # far beyond any answer, and exact as a float
+_NUMBER_TEXT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 
@@ -48,6 +52,8 @@ def _multiple_choice(definition, key, value) -> list[str]:
 def _text(definition, key, value) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{key} must be non-empty text (got {value!r})")
+    if "\x00" in value:
+        raise ValidationError(f"{key} must not contain NUL characters")
     if len(value) > MAX_TEXT_LENGTH:
         raise ValidationError(f"{key} must be at most {MAX_TEXT_LENGTH} characters (got {len(value)})")
     return value.strip()
@@ -55,19 +61,20 @@ def _text(definition, key, value) -> str:
 
 def _number(definition, key, value) -> int | float:
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValidationError(f"{key} must be a number (got {value!r})") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if not _NUMBER_TEXT.match(value.strip()):
+            raise ValidationError(f"{key} must be a number (got {value!r})")
+        value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"{key} must be a number (got {value!r})")
+    if isinstance(value, float) and not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise ValidationError(f"{key} must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 
 
 def _date(definition, key, value) -> str:
-    if isinstance(value, str):
+    if isinstance(value, str) and _DATE_TEXT.match(value.strip()):
         try:
             return datetime.date.fromisoformat(value.strip()).isoformat()
         except ValueError:

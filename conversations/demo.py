@@ -177,12 +177,21 @@ def demo_area_codes() -> list[tuple[int, str]]:
     return codes
 
 
+FICTIONAL_LINES = 100  # 555-0100 to 555-0199 are reserved for fiction in every area code
+
+
 def demo_phone(index: int, area_codes: list[tuple[int, str]]) -> tuple[str, str]:
+    """Demo number `index`: the fictional 555-01XX block first, then the rest of the 555 exchange (benchmarks)."""
     area, zone = area_codes[index % len(area_codes)]
     line = index // len(area_codes)
-    if line >= 10000:
-        raise ValueError(f"demo data holds at most {10000 * len(area_codes)} subscribers")
-    return f"+1{area}555{line:04d}", zone
+    suffix = 100 + line if line < FICTIONAL_LINES else 200 + (line - FICTIONAL_LINES)
+    if suffix > 9999:
+        raise ValueError(f"demo data holds at most {(FICTIONAL_LINES + 9800) * len(area_codes)} subscribers")
+    return f"+1{area}555{suffix:04d}", zone
+
+
+def fictional_capacity(area_codes: list[tuple[int, str]]) -> int:
+    return FICTIONAL_LINES * len(area_codes)
 
 
 class DemoSeeder:

@@ -5,6 +5,7 @@ database only ever holds E.164 strings ("+14155550100").
 """
 
 from functools import lru_cache
+from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
@@ -49,12 +50,36 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
 
 @lru_cache(maxsize=4096)
 def time_zones_for_phone(phone: str) -> tuple[str, ...]:
-    """The IANA zones libphonenumber maps this E.164 number to; empty when unknown or too broad."""
+    """The IANA zones libphonenumber maps this E.164 number to; empty when unknown or too broad.
+
+    Where libphonenumber only knows the calling code (+1 is shared by 25 countries) but the number's
+    country has a single zone (Jamaica, American Samoa), that zone is used.
+    """
     number = phonenumbers.parse(phone, None)
     zones = tuple(zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown")
-    if len(zones) > _MAX_CANDIDATE_ZONES:
-        return ()
-    return zones
+    if 0 < len(zones) <= _MAX_CANDIDATE_ZONES:
+        return zones
+    country_zones = _zones_by_country().get(phonenumbers.region_code_for_number(number) or "", ())
+    return country_zones if len(country_zones) == 1 else ()
+
+
+@lru_cache(maxsize=1)
+def _zones_by_country() -> dict[str, tuple[str, ...]]:
+    """ISO country code to its IANA zones, from the system's tz database (zone1970.tab is the newer list)."""
+    zones: dict[str, list[str]] = {}
+    for path in ("/usr/share/zoneinfo/zone.tab", "/usr/share/zoneinfo/zone1970.tab"):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line and not line.startswith("#"):
+                countries, _, zone = line.split("\t")[:3]
+                for country in countries.split(","):
+                    if zone not in zones.setdefault(country, []):
+                        zones[country].append(zone)
+        break
+    return {country: tuple(names) for country, names in zones.items()}
 
 
 def default_time_zone_for_phone(phone: str) -> str:

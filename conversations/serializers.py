@@ -54,7 +54,8 @@ class SubscriberCreateSerializer(_SubscriberWriteFields):
     )
     consent = serializers.DictField(
         required=False,
-        help_text="Proof of consent kept with the opt-in record (page URL, disclosure text, time…).",
+        help_text="Required with status `subscribed`: proof of consent kept with the opt-in record "
+        "(how and when they agreed: form, page URL, disclosure text and version, time…).",
     )
 
 

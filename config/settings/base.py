@@ -131,7 +131,7 @@ LOGIN_URL = "admin:login"
 # country code are read in PARLEY_DEFAULT_REGION; numbers whose time zone cannot
 # be told from the number use PARLEY_DEFAULT_TIME_ZONE.
 PARLEY_STORE_NAME = env("PARLEY_STORE_NAME", "Acme Outfitters")
-PARLEY_DEFAULT_REGION = env("PARLEY_DEFAULT_REGION", "US")
+PARLEY_DEFAULT_REGION = env("PARLEY_DEFAULT_REGION", "US").upper()
 PARLEY_DEFAULT_TIME_ZONE = env("PARLEY_DEFAULT_TIME_ZONE", "America/New_York")
 
 # --- SMS --------------------------------------------------------------------------

@@ -177,6 +177,7 @@ class SendReport:
     refused: int = 0
     reclaimed: int = 0
     outcomes: list[tuple[int, str]] = field(default_factory=list)
+    last_outbound: dict[int, datetime] = field(default_factory=dict)  # subscriber id -> last text sent
 
 
 def outbox_send_due(*, max_seconds: float = 50.0, batch_size: int | None = None, provider=None) -> SendReport:
@@ -196,8 +197,25 @@ def outbox_send_due(*, max_seconds: float = 50.0, batch_size: int | None = None,
             if delay > 0:
                 time.sleep(delay)
             _deliver(message, provider, report)
+        _record_last_outbound(report)
     log.debug("worker %s: %s", worker, report)
     return report
+
+
+def _record_last_outbound(report: SendReport) -> None:
+    """Subscribers' last outbound time, written once per batch rather than once per text."""
+    for subscriber_id, sent_at in report.last_outbound.items():
+        Subscriber.objects.filter(pk=subscriber_id).update(last_outbound_at=sent_at)
+    report.last_outbound.clear()
+
+
+def _validity_period(message: Message, now: datetime) -> int | None:
+    if message.purpose != Message.Purpose.MARKETING:
+        return None
+    subscriber = message.subscriber
+    zones = tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone]))
+    recipient = gate.Recipient(subscriber.phone, subscriber.status, None, None, zones)
+    return gate.validity_period(now, recipient, gate_rules())
 
 
 def _batch_size_for_rate() -> int:
@@ -333,7 +351,6 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
         )
         report.refused += 1
         return
-    recipient = recipients_for([message.subscriber], now)[message.subscriber_id]
     try:
         result = provider.send(
             to=message.subscriber.phone,
@@ -341,11 +358,7 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
             sender=message.sender,
             media_urls=message.media_urls,
             status_callback=status_callback_url(message),
-            validity_period=(
-                gate.validity_period(now, recipient, gate_rules())
-                if message.purpose == Message.Purpose.MARKETING
-                else None
-            ),
+            validity_period=_validity_period(message, now),
         )
     except ProviderError as error:
         _record_failure(message, error, report)
@@ -360,8 +373,8 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
         error_message="",
         updated_at=sent_at,
     )
-    Subscriber.objects.filter(pk=message.subscriber_id).update(last_outbound_at=sent_at)
     report.sent += 1
+    report.last_outbound[message.subscriber_id] = sent_at
     report.outcomes.append((message.pk, "sent"))
 
 

@@ -7,6 +7,7 @@ leaves nothing behind.
 import json
 import zoneinfo
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,14 @@ class AttributeErrors(ValidationError):
 
 def time_zone_check(value: str) -> str:
     """Return `value` if it names an IANA time zone, else raise a ValidationError on time_zone."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValidationError({"time_zone": [f"{value!r} is not an IANA time zone such as America/New_York"]}) from None
+    if value not in _time_zones():
+        raise ValidationError({"time_zone": [f"{value!r} is not an IANA time zone such as America/New_York"]})
     return value
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - {"Factory", "localtime", "posixrules"}
 
 
 def _check_tag_names(names: Iterable[str]) -> list[str]:
@@ -74,7 +78,9 @@ def attributes_validate(changes: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     for key, value in changes.items():
         definition = definitions.get(key)
-        if definition is None:
+        if definition is None and value is None:
+            cleaned[key] = None  # removing a value whose definition is gone is always allowed
+        elif definition is None:
             errors[key] = [f"{key!r} is not a defined attribute; define it first (known: {_known_keys()})"]
         elif value is None:
             cleaned[key] = None
@@ -156,6 +162,8 @@ def subscriber_create(
     except ValidationError as error:
         raise ValidationError({"phone": error.messages}) from None
     phone_check_available(phone)
+    if subscribed:
+        _check_may_subscribe(phone, consent_details)
     if time_zone:
         time_zone_check(time_zone)
     tag_names = _check_tag_names(tags)
@@ -176,6 +184,33 @@ def subscriber_create(
         if subscribed:
             subscriber_opt_in(subscriber=subscriber, source=consent_source, details=consent_details)
     return subscriber
+
+
+def _check_may_subscribe(phone: str, consent_details) -> None:
+    """Only with proof of consent, and never for a number whose last word was an opt-out."""
+    if not consent_details:
+        raise ValidationError(
+            {"consent": ["subscribing needs proof of consent: how and when they agreed (form, page, disclosure…)"]}
+        )
+    last = ConsentEvent.objects.filter(phone=phone).exclude(kind=ConsentEvent.Kind.HELP).order_by("-occurred_at")
+    last = last.values_list("kind", "occurred_at").first()
+    if last and last[0] == ConsentEvent.Kind.OPT_OUT:
+        raise ValidationError(
+            {"status": [f"{phone} opted out on {last[1]:%Y-%m-%d}; only the shopper can resubscribe, by texting START"]}
+        )
+
+
+def phone_change_check(subscriber: Subscriber, new_phone: str) -> None:
+    """A number's consent belongs to that number: only a pending subscriber's number may change."""
+    if new_phone != subscriber.phone and subscriber.status != Subscriber.Status.PENDING:
+        raise ValidationError(
+            {
+                "phone": [
+                    f"the number of a {subscriber.status} subscriber cannot change, because their consent "
+                    "belongs to it; create a new subscriber for the new number"
+                ]
+            }
+        )
 
 
 def subscriber_update(
@@ -199,7 +234,10 @@ def subscriber_update(
         except ValidationError as error:
             raise ValidationError({"phone": error.messages}) from None
         phone_check_available(fields["phone"], exclude_id=subscriber.pk)
-        if time_zone is _UNSET and fields["phone"] != subscriber.phone:
+        phone_change_check(subscriber, fields["phone"])
+        # A zone derived from the old number follows the number; one set by hand stays.
+        derived = subscriber.time_zone == default_time_zone_for_phone(subscriber.phone)
+        if time_zone is _UNSET and fields["phone"] != subscriber.phone and derived:
             fields["time_zone"] = default_time_zone_for_phone(fields["phone"])
     for name, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
         if value is not _UNSET:
@@ -339,6 +377,7 @@ __all__ = [
     "PhoneTaken",
     "time_zone_check",
     "phone_check_available",
+    "phone_change_check",
     "attributes_validate",
     "subscriber_attributes_set",
     "subscriber_create",

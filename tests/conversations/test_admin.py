@@ -196,3 +196,20 @@ def test_long_messages_carry_their_warning_in_the_admin(staff_client, subscriber
     assert "4 ⚠" in listing
     page = staff_client.get(reverse("admin:conversations_message_change", args=[long.pk])).content.decode()
     assert "this text takes 4 segments" in page
+
+
+def test_staff_can_delete_a_subscriber_with_history(staff_client, subscriber):
+    services.subscriber_attributes_set(subscriber=subscriber, changes={"size": "M"}, source="flow")
+    services.subscriber_opt_in(subscriber=subscriber, source="keyword", raw_text="JOIN")
+    url = reverse("admin:conversations_subscriber_delete", args=[subscriber.pk])
+    assert staff_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Subscriber.objects.exists()
+    assert ConsentEvent.objects.get().phone == "+14155550100"  # consent stays provable
+
+
+def test_the_admin_will_not_move_consent_to_another_number(staff_client, subscriber):
+    url = reverse("admin:conversations_subscriber_change", args=[subscriber.pk])
+    response = staff_client.post(url, {"phone": "212 555 0100", "first_name": "Ana", "time_zone": ""})
+    assert "consent belongs to it" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.phone == "+14155550100"

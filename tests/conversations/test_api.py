@@ -47,9 +47,10 @@ def test_every_endpoint_needs_a_token(method, path):
 def test_a_token_can_do_only_what_its_user_may(api, api_user, subscriber, permission, method, path):
     api_user.user_permissions.remove(Permission.objects.get(codename=permission))
     path = detail(subscriber) if path == "detail" else path
-    response = getattr(api, method)(path, {"phone": "+12125550100"}, format="json")
+    before = Subscriber.objects.values().get()
+    response = getattr(api, method)(path, {"phone": "+12125550100", "first_name": "Changed"}, format="json")
     assert response.status_code == 403
-    assert Subscriber.objects.get() == subscriber
+    assert Subscriber.objects.values().get() == before
 
 
 def test_the_issue_example_bad_size_is_refused_and_nothing_changes(api, subscriber):
@@ -130,6 +131,35 @@ def test_create(api):
     assert body["attributes"] == {"gift_recipient": "partner"}
     consent = ConsentEvent.objects.get()
     assert consent.details == {"api_user": "api-client", "form": "checkout"}
+
+
+def test_consent_proof_cannot_forge_who_recorded_it(api):
+    payload = {"phone": "+13055550188", "status": "subscribed", "consent": {"form": "x", "api_user": "someone"}}
+    assert api.post(URL, payload, format="json").status_code == 201
+    assert ConsentEvent.objects.get().details["api_user"] == "api-client"
+
+
+def test_subscribing_without_proof_or_after_an_opt_out_is_refused(api):
+    response = api.post(URL, {"phone": "+13055550188", "status": "subscribed"}, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["consent"])
+    created = api.post(URL, {"phone": "+13055550188"}, format="json").json()
+    api.patch(f"{URL}{created['id']}/", {"status": "unsubscribed"}, format="json")
+    api.delete(f"{URL}{created['id']}/")
+    again = api.post(URL, {"phone": "+13055550188", "status": "subscribed", "consent": {"form": "x"}}, format="json")
+    assert again.status_code == 400
+    assert "only the shopper can resubscribe" in again.json()["status"][0]
+
+
+@pytest.mark.parametrize("value", [10**400, "\u0000", "1_000"])
+def test_odd_numbers_and_text_answer_400_not_500(api, subscriber, value):
+    from conversations.models import AttributeDefinition
+
+    AttributeDefinition.objects.create(key="shoe_size", label="Shoe size", type="number")
+    AttributeDefinition.objects.create(key="note", label="Note", type="text")
+    key = "note" if value == "\u0000" else "shoe_size"
+    response = api.patch(detail(subscriber), {"attributes": {key: value}}, format="json")
+    assert response.status_code == 400
+    assert key in response.json()["attributes"]
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ def test_number(value, stored):
     assert clean_value(definition(Type.NUMBER), value) == stored
 
 
-@pytest.mark.parametrize("value", ["ten", True, float("nan"), float("inf"), [], None])
+@pytest.mark.parametrize(
+    "value", ["ten", True, float("nan"), float("inf"), [], None, 10**400, "1_000", "0x10", "1e400", -(10**16)]
+)
 def test_number_refuses_non_numbers(value):
     with pytest.raises(ValidationError, match="thing must be a number"):
         clean_value(definition(Type.NUMBER), value)
@@ -51,7 +53,7 @@ def test_number_refuses_non_numbers(value):
 
 def test_date():
     assert clean_value(definition(Type.DATE), "1990-02-28") == "1990-02-28"
-    for bad in ["1990-02-30", "28/02/1990", 19900228]:
+    for bad in ["1990-02-30", "28/02/1990", 19900228, "19900228", "1990-W08-3"]:
         with pytest.raises(ValidationError, match="YYYY-MM-DD"):
             clean_value(definition(Type.DATE), bad)
 
@@ -72,6 +74,8 @@ def test_text_is_trimmed_and_bounded():
         clean_value(definition(Type.TEXT), "x" * 501)
     with pytest.raises(ValidationError, match="non-empty text"):
         clean_value(definition(Type.TEXT), "   ")
+    with pytest.raises(ValidationError, match="NUL"):
+        clean_value(definition(Type.TEXT), "a\x00b")
 
 
 def test_every_shipped_definition_is_valid():

@@ -63,3 +63,15 @@ def test_ensure_admin_prints_a_login_that_works_and_keeps_it(settings, tmp_path)
 
 def test_health(client):
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_ensure_admin_never_resets_a_changed_password(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    run("ensure_admin")
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("my-own-choice-1234")
+    admin.save()
+    assert "password was changed" in run("ensure_admin")
+    assert authenticate(username="admin", password="my-own-choice-1234")

@@ -2,8 +2,8 @@ import pytest
 from django_q.models import OrmQ
 
 from conversations.models import Message
-from conversations.services import messages as outbox
 from conversations.services import message_queue
+from conversations.services import messages as outbox
 from tests.factories import MessageFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db

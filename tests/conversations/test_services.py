@@ -106,17 +106,51 @@ def test_update_is_all_or_nothing(subscriber):
     assert subscriber.first_name == "Ana"
 
 
-def test_update_phone_rederives_the_zone_unless_one_is_given(subscriber):
-    services.subscriber_update(subscriber=subscriber, phone="212 555 0100")
-    assert (subscriber.phone, subscriber.time_zone) == ("+12125550100", "America/New_York")
-    services.subscriber_update(subscriber=subscriber, phone="312 555 0100", time_zone="America/Denver")
+def test_a_pending_subscribers_phone_may_change_and_a_derived_zone_follows_it():
+    pending = services.subscriber_create(phone="415 555 0100")
+    services.subscriber_update(subscriber=pending, phone="212 555 0100")
+    assert (pending.phone, pending.time_zone) == ("+12125550100", "America/New_York")
+    services.subscriber_update(subscriber=pending, time_zone="America/Denver")
+    services.subscriber_update(subscriber=pending, phone="312 555 0100")
+    pending.refresh_from_db()
+    assert (pending.phone, pending.time_zone) == ("+13125550100", "America/Denver")  # set by hand: it stays
+
+
+@pytest.mark.parametrize("status", ["subscribed", "unsubscribed"])
+def test_a_number_with_consent_on_record_cannot_change(subscriber, status):
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=status)
     subscriber.refresh_from_db()
-    assert (subscriber.phone, subscriber.time_zone) == ("+13125550100", "America/Denver")
+    with pytest.raises(ValidationError, match="consent belongs to it"):
+        services.subscriber_update(subscriber=subscriber, phone="212 555 0100")
+    subscriber.refresh_from_db()
+    assert subscriber.phone == "+14155550100"
 
 
-def test_update_refuses_an_unknown_time_zone(subscriber):
+def test_subscribing_needs_proof_and_never_overrides_an_opt_out():
+    with pytest.raises(ValidationError, match="proof of consent"):
+        services.subscriber_create(phone="+14155550111", subscribed=True)
+    first = services.subscriber_create(phone="+14155550111", subscribed=True, consent_details={"form": "popup"})
+    services.subscriber_opt_out(subscriber=first, source="keyword", raw_text="STOP")
+    services.subscriber_delete(subscriber=first)
+    with pytest.raises(ValidationError, match="only the shopper can resubscribe"):
+        services.subscriber_create(phone="(415) 555-0111", subscribed=True, consent_details={"form": "popup"})
+    assert not Subscriber.objects.exists()
+    again = services.subscriber_create(phone="(415) 555-0111")  # as pending, without consent, is fine
+    assert again.status == "pending"
+
+
+def test_a_value_whose_definition_is_gone_can_still_be_removed(subscriber):
+    Subscriber.objects.filter(pk=subscriber.pk).update(attributes={"retired": "x", "size": "M"})
+    subscriber.refresh_from_db()
+    services.subscriber_attributes_set(subscriber=subscriber, changes={"retired": None}, source="api")
+    subscriber.refresh_from_db()
+    assert subscriber.attributes == {"size": "M"}
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Factory", "posixrules", "", "america/new_york"])
+def test_update_refuses_an_unknown_time_zone(subscriber, zone):
     with pytest.raises(ValidationError, match="not an IANA time zone"):
-        services.subscriber_update(subscriber=subscriber, time_zone="Mars/Olympus")
+        services.subscriber_update(subscriber=subscriber, time_zone=zone)
 
 
 def test_tags_are_normalized_and_replaced(subscriber):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from conversations.demo import DemoSeeder
+from conversations.demo import DemoSeeder, fictional_capacity
 from conversations.services import attribute_definitions_ensure_defaults
 
 
@@ -29,6 +29,14 @@ class Command(BaseCommand):
         if added:
             self.stdout.write(f"Added attribute definitions: {', '.join(added)}")
         seeder = DemoSeeder(seed=seed, stdout=self.stdout if subscribers >= 100000 else None)
+        if subscribers > fictional_capacity(seeder.area_codes):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Only the first {fictional_capacity(seeder.area_codes):,} demo numbers are in the fictional "
+                    "555-0100..0199 block; the rest are 555 numbers that could be real: keep this database away "
+                    "from a real SMS provider."
+                )
+            )
         created = seeder.run(subscribers)
         self.stdout.write(
             self.style.SUCCESS(
