@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup test lint clean
+.PHONY: run setup test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf var/parley.sqlite3* var/staticfiles
+
+# Benchmarks (PostgreSQL; not part of make test). DATABASE_URL defaults to .../parley_bench.
+bench: $(STAMP)
+	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -94,50 +94,46 @@ class AttributeDefinitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageSerializer(serializers.ModelSerializer):
-    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+# Declared field by field rather than as ModelSerializers: they are on the hot inbound path, and a
+# ModelSerializer introspects the model again for every response.
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    subscriber = serializers.IntegerField(source="subscriber_id", read_only=True)
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    sender = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True)
+    media_urls = serializers.ListField(child=serializers.CharField(), read_only=True)
+    status = serializers.ChoiceField(choices=Message.Status.choices, read_only=True)
+    purpose = serializers.ChoiceField(choices=Message.Purpose.choices, read_only=True)
+    origin = serializers.ChoiceField(choices=Message.Origin.choices, read_only=True)
+    segments = serializers.IntegerField(read_only=True)
+    encoding = serializers.ChoiceField(choices=Message.Encoding.choices, read_only=True)
     provider_message_id = serializers.CharField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Message
-        fields = [
-            "id",
-            "subscriber",
-            "direction",
-            "sender",
-            "body",
-            "media_urls",
-            "status",
-            "purpose",
-            "origin",
-            "segments",
-            "encoding",
-            "provider_message_id",
-            "error_code",
-            "error_message",
-            "hold_reason",
-            "not_before",
-            "in_reply_to",
-            "created_at",
-            "sent_at",
-            "delivered_at",
-            "warnings",
-        ]
-        read_only_fields = fields
+    error_code = serializers.CharField(read_only=True)
+    error_message = serializers.CharField(read_only=True)
+    hold_reason = serializers.CharField(read_only=True, help_text="Why a queued message waits (quiet hours, caps).")
+    not_before = serializers.DateTimeField(read_only=True, allow_null=True)
+    in_reply_to = serializers.IntegerField(source="in_reply_to_id", read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
-class ReplySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Message
-        fields = ["id", "body", "status", "purpose", "not_before", "hold_reason"]
-        read_only_fields = fields
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    body = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Message.Status.choices, read_only=True)
+    purpose = serializers.ChoiceField(choices=Message.Purpose.choices, read_only=True)
+    not_before = serializers.DateTimeField(read_only=True, allow_null=True)
+    hold_reason = serializers.CharField(read_only=True)
 
 
-class SubscriberBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Subscriber
-        fields = ["id", "phone", "status", "attributes"]
-        read_only_fields = fields
+class SubscriberBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    phone = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Subscriber.Status.choices, read_only=True)
+    attributes = serializers.DictField(read_only=True)
 
 
 class InboundRequestSerializer(serializers.Serializer):

@@ -95,7 +95,10 @@ TEMPLATES = [
 # var/ in WAL mode, so that the web server and the worker can share it.
 SQLITE_PATH = VAR_DIR / "parley.sqlite3"
 DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Connections are kept between requests (CONN_MAX_AGE seconds) and checked before reuse.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE", "60")), conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {

@@ -8,6 +8,7 @@ conversation, active flow run, keyword trigger, inbox fallback), where the
 first handler that takes the text ends the chain.
 """
 
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from ..phones import default_time_zone_for_phone, normalize_phone
 from ..sms import keywords
 from .messages import SendRefused, message_queue
 from .subscribers import subscriber_opt_in, subscriber_opt_out
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,7 +74,13 @@ def inbound_receive(
     provider_message_id: str | None = None,
     media_urls=(),
 ) -> InboundResult:
-    """Store an inbound text, then act on it once: keywords, then the handler chain."""
+    """Store an inbound text, then act on it once: keywords, then the handler chain.
+
+    The text is inserted first and committed whatever happens next: processing runs inside a savepoint, so
+    an error there rolls back only the processing (the text stays, unprocessed, and the error is raised
+    after the commit, so that the provider retries and the retry processes it). If the process dies before
+    the commit, the sender got no answer and sends the text again.
+    """
     errors = {}
     try:
         phone = normalize_phone(from_number)
@@ -83,35 +92,12 @@ def inbound_receive(
     if errors:
         raise ValidationError(errors)
     provider_message_id = provider_message_id or None
-    if provider_message_id:
-        seen = Message.objects.filter(provider_message_id=provider_message_id).select_related("subscriber").first()
-        if seen is not None and seen.processed_at is not None:
-            return _result(seen, created=False)
-
-    message = _store(phone, to_number, body, provider_message_id, media_urls)
-    with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("subscriber").get(pk=message.pk)
-        if message.processed_at is not None:  # a concurrent delivery of the same text got here first
-            return _result(message, created=False)
-        subscriber = Subscriber.objects.select_for_update().get(pk=message.subscriber_id)
-        Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=message.created_at)
-        subscriber.last_inbound_at = message.created_at
-        inbound = Inbound(message=message, subscriber=subscriber)
-        if not _answer_keyword(inbound):
-            _run_handlers(inbound)
-        message.processed_at = timezone.now()
-        message.save(update_fields=["processed_at", "updated_at"])
-    return InboundResult(message=message, subscriber=subscriber, replies=inbound.replies, created=True)
-
-
-def _store(phone, to_number, body, provider_message_id, media_urls) -> Message:
-    """Persist the text before anything else; an unknown number becomes a pending subscriber."""
     try:
         with transaction.atomic():
-            subscriber, _ = Subscriber.objects.get_or_create(
+            subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
                 phone=phone, defaults={"time_zone": default_time_zone_for_phone(phone)}
             )
-            return Message.objects.create(
+            message = Message.objects.create(
                 subscriber=subscriber,
                 direction=Message.Direction.INBOUND,
                 sender=to_number[:32],
@@ -121,14 +107,57 @@ def _store(phone, to_number, body, provider_message_id, media_urls) -> Message:
                 provider_message_id=provider_message_id,
                 origin=Message.Origin.SUBSCRIBER,
                 segments=1,
+                processed_at=timezone.now(),  # cleared again if processing fails
             )
+            result, failure = _process(message, subscriber)
     except IntegrityError:
-        # The same provider id arrived twice at once, or the subscriber was created concurrently.
-        if provider_message_id:
-            existing = Message.objects.filter(provider_message_id=provider_message_id).first()
-            if existing is not None:
-                return existing
-        return _store(phone, to_number, body, provider_message_id, media_urls)
+        # This provider id was stored before: a retry, or two deliveries of one text at once.
+        return _receive_again(provider_message_id, phone, to_number, body, media_urls)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def _receive_again(provider_message_id, phone, to_number, body, media_urls) -> InboundResult:
+    existing = None
+    if provider_message_id:
+        existing = Message.objects.filter(provider_message_id=provider_message_id).select_related("subscriber").first()
+    if existing is None:  # the subscriber was created concurrently, not the message: try once more
+        return inbound_receive(
+            from_number=phone,
+            to_number=to_number,
+            body=body,
+            provider_message_id=provider_message_id,
+            media_urls=media_urls,
+        )
+    with transaction.atomic():
+        # Claim the processing of a text whose first processing failed; the row lock makes a concurrent
+        # delivery wait, then find it done.
+        claimed = Message.objects.filter(pk=existing.pk, processed_at__isnull=True).update(processed_at=timezone.now())
+        if not claimed:
+            return _result(existing, created=False)
+        subscriber = Subscriber.objects.select_for_update().get(pk=existing.subscriber_id)
+        result, failure = _process(existing, subscriber)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, Exception | None]:
+    """Keywords, then the handler chain, in a savepoint; a failure leaves the stored text unprocessed."""
+    inbound = Inbound(message=message, subscriber=subscriber)
+    try:
+        with transaction.atomic():
+            Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=message.created_at)
+            subscriber.last_inbound_at = message.created_at
+            if not _answer_keyword(inbound):
+                _run_handlers(inbound)
+    except Exception as error:  # noqa: BLE001 - the text must be kept whatever went wrong
+        log.exception("inbound text %s was stored but its processing failed", message.pk)
+        Message.objects.filter(pk=message.pk).update(processed_at=None)
+        message.processed_at = None
+        return InboundResult(message=message, subscriber=subscriber, replies=[], created=True), error
+    return InboundResult(message=message, subscriber=subscriber, replies=inbound.replies, created=True), None
 
 
 def _answer_keyword(inbound: Inbound) -> bool:

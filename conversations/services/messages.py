@@ -68,16 +68,19 @@ def gate_rules() -> gate.Rules:
     )
 
 
-def recipients_for(subscribers: list[Subscriber], now: datetime) -> dict[int, gate.Recipient]:
+def recipients_for(
+    subscribers: list[Subscriber], now: datetime, *, with_history: bool = True
+) -> dict[int, gate.Recipient]:
     """What the gate needs to know of each subscriber, with their marketing texts of the last week: one query."""
     sent: dict[int, list[datetime]] = {subscriber.pk: [] for subscriber in subscribers}
-    recent = (
-        Message.objects.counting_toward_caps()
-        .filter(subscriber_id__in=list(sent), sent_at__gt=now - timedelta(days=7))
-        .values_list("subscriber_id", "sent_at")
-    )
-    for subscriber_id, sent_at in recent:
-        sent[subscriber_id].append(sent_at)
+    if with_history:
+        recent = (
+            Message.objects.counting_toward_caps()
+            .filter(subscriber_id__in=list(sent), sent_at__gt=now - timedelta(days=7))
+            .values_list("subscriber_id", "sent_at")
+        )
+        for subscriber_id, sent_at in recent:
+            sent[subscriber_id].append(sent_at)
     return {
         subscriber.pk: gate.Recipient(
             phone=subscriber.phone,
@@ -119,9 +122,11 @@ def message_queue(
     if purpose not in Message.Purpose.values:
         raise ValueError(f"unknown message purpose {purpose!r}")
     now = timezone.now()
-    decision = gate.decide(
-        purpose=purpose, recipient=recipients_for([subscriber], now)[subscriber.pk], now=now, rules=gate_rules()
-    )
+    rules = gate_rules()
+    recipient = recipients_for([subscriber], now, with_history=False)[subscriber.pk]
+    if gate.needs_history(purpose, recipient, now):
+        recipient = recipients_for([subscriber], now)[subscriber.pk]
+    decision = gate.decide(purpose=purpose, recipient=recipient, now=now, rules=rules)
     if decision.action == gate.REFUSE:
         raise SendRefused(decision)
     counted = count_segments(body)

@@ -1,7 +1,8 @@
 """Every write to subscribers, attributes and consent goes through these functions.
 
 Each one validates first and writes in one transaction, so a refused change
-leaves nothing behind.
+leaves nothing behind. Called inside a caller's transaction they join it
+(no savepoint): they fail or succeed with it.
 """
 
 import json
@@ -110,7 +111,7 @@ def subscriber_attributes_set(
     if source not in AttributeChange.Source.values:
         raise ValueError(f"unknown attribute change source {source!r}")
     cleaned = attributes_validate(changes)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         current = dict(locked.attributes)
         records = []
@@ -168,7 +169,7 @@ def subscriber_create(
         time_zone_check(time_zone)
     tag_names = _check_tag_names(tags)
     cleaned_attributes = attributes_validate(attributes or {})
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         subscriber = Subscriber.objects.create(
             phone=phone,
             first_name=first_name,
@@ -246,7 +247,7 @@ def subscriber_update(
         fields["time_zone"] = time_zone_check(time_zone)
     tag_names = _check_tag_names(tags) if tags is not _UNSET else None
     cleaned_attributes = attributes_validate(attributes) if attributes is not _UNSET else {}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if fields:
             for name, value in fields.items():
                 setattr(subscriber, name, value)
@@ -291,7 +292,7 @@ def subscriber_opt_in(
 ) -> ConsentEvent:
     """Subscribe a number and record the consent that allowed it."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         subscriber.status = Subscriber.Status.SUBSCRIBED
         subscriber.opted_in_at = at
         subscriber.consent_source = source
@@ -309,7 +310,7 @@ def subscriber_opt_out(
 ) -> ConsentEvent:
     """Unsubscribe a number at once, record the revocation and cancel every text waiting for them."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         subscriber.status = Subscriber.Status.UNSUBSCRIBED
         subscriber.opted_out_at = at
         subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])

@@ -95,6 +95,14 @@ def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = 
     return _timing(recipient, now, rules)
 
 
+def needs_history(purpose: str, recipient: Recipient, now: datetime) -> bool:
+    """Whether deciding needs the recipient's recent marketing texts (only texts that meet the caps do)."""
+    if recipient.status == UNSUBSCRIBED or purpose in (SYSTEM, OPT_OUT_CONFIRMATION):
+        return False
+    replying = recipient.last_inbound_at is not None and now - recipient.last_inbound_at <= CONVERSATION_WINDOW
+    return not (purpose == CONVERSATIONAL and replying)
+
+
 def _timing(recipient: Recipient, now: datetime, rules: Rules) -> Decision:
     """Hold a marketing text until the window is open and the caps allow it; never drop it."""
     zones = list(recipient.zones) or [rules.default_zone]

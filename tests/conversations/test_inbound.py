@@ -170,3 +170,29 @@ def test_inbound_needs_a_token_with_permission_to_add_messages(api, api_user):
     api_user.user_permissions.remove(Permission.objects.get(codename="add_message"))
     assert text(api, "hi").status_code == 403
     assert not Message.objects.exists()
+
+
+def broken_handler(inbound: Inbound) -> bool:
+    inbound.reply("half an answer")
+    raise RuntimeError("the flow engine fell over")
+
+
+def test_a_text_whose_processing_fails_is_kept_and_processed_on_the_retry(settings):
+    from conversations.services import inbound_receive
+
+    settings.INBOUND_HANDLERS = ["tests.conversations.test_inbound.broken_handler"]
+    SubscriberFactory(phone=NEW, status="subscribed")
+    with pytest.raises(RuntimeError, match="fell over"):
+        inbound_receive(from_number=NEW, body="M", provider_message_id="SMretry")
+    stored = Message.objects.get(direction="inbound")
+    assert (stored.body, stored.processed_at) == ("M", None)
+    assert not Message.objects.filter(direction="outbound").exists()  # the half answer was rolled back
+
+    settings.INBOUND_HANDLERS = ["tests.conversations.test_inbound.echo_handler"]
+    result = inbound_receive(from_number=NEW, body="M", provider_message_id="SMretry")
+    assert [reply.body for reply in result.replies] == ["echo: M"]
+    assert Message.objects.filter(direction="inbound").count() == 1
+    stored.refresh_from_db()
+    assert stored.processed_at is not None
+    again = inbound_receive(from_number=NEW, body="M", provider_message_id="SMretry")
+    assert (again.created, [reply.body for reply in again.replies]) == (False, ["echo: M"])

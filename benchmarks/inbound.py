@@ -1,0 +1,117 @@
+"""B1: inbound texts through the whole pipeline, against a bare view that does one INSERT.
+
+Both run in the same gunicorn server (2 x cores + 1 sync workers) on the same database, driven by the same load
+generator; measurements alternate (baseline, pipeline, baseline, pipeline) so drift hits both alike.
+"""
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from conversations.models import Subscriber
+
+from .loadgen import hammer
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = ["XS", "S", "M", "L", "XL"]
+# gunicorn's own advice for sync workers: two per core, plus one.
+WORKERS = 2 * (os.cpu_count() or 1) + 1
+
+
+def run(seconds: float = 8.0) -> list[dict]:
+    call_command("seed_demo", "--subscribers", "2000", stdout=io.StringIO())
+    phones = list(Subscriber.objects.filter(status="subscribed").order_by("id").values_list("phone", flat=True)[:1500])
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_superuser": True, "is_staff": True}
+    )
+    token, _ = Token.objects.get_or_create(user=user)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "benchmarks.wsgi:application",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"},
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        run_id = uuid.uuid4().hex[:8]
+
+        def inbound_body(number):
+            return {
+                "from": phones[number % len(phones)],
+                "to": "+18885550000",
+                "body": SIZES[number % 5],
+                "provider_message_id": f"bench-{run_id}-{number}",
+            }
+
+        auth = {"Authorization": f"Token {token.key}"}
+        measure = {
+            "baseline": lambda s: hammer("127.0.0.1", port, "/bench/bare-insert/", inbound_body, {}, s),
+            "pipeline": lambda s: hammer("127.0.0.1", port, "/api/v1/messages/inbound/", inbound_body, auth, s),
+        }
+        for warm in measure.values():
+            warm(1.0)
+        samples = {"baseline": [], "pipeline": []}
+        for _ in range(2):
+            for name, fn in measure.items():
+                result = fn(seconds / 2)
+                if result["errors"]:
+                    raise RuntimeError(f"{name}: {result['errors']} failed requests, e.g. {result['first_error']}")
+                samples[name].append(result["rps"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    baseline = sum(samples["baseline"]) / len(samples["baseline"])
+    pipeline = sum(samples["pipeline"]) / len(samples["pipeline"])
+    ratio = pipeline / baseline
+    return [
+        {
+            "id": "B1",
+            "what": "inbound texts through the pipeline, requests/s",
+            "measured": f"{pipeline:.0f}/s",
+            "baseline": f"{baseline:.0f}/s (bare view, one INSERT)",
+            "ratio": ratio,
+            "must": "≥ 0.5",
+            "aim": "≥ 0.7",
+            "pass": ratio >= 0.5,
+            "samples": samples,
+        }
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
