@@ -47,6 +47,15 @@ def as_api_error(error: DjangoValidationError) -> APIException:
     return ValidationError({"non_field_errors": error.messages})
 
 
+def filter_by_choice(queryset, params, name: str, choices: list[str]):
+    """Filter on `?name=` when given, refusing a value that is not one of `choices` with a 400 naming it."""
+    if name not in params:
+        return queryset
+    if params[name] not in choices:
+        raise ValidationError({name: [f"{name} must be one of {', '.join(choices)}"]})
+    return queryset.filter(**{name: params[name]})
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -95,10 +104,7 @@ class SubscriberViewSet(
                 queryset = queryset.filter(phone=normalize_phone(params["phone"]))
             except DjangoValidationError as error:
                 raise ValidationError({"phone": error.messages}) from None
-        if "status" in params:
-            if params["status"] not in Subscriber.Status.values:
-                raise ValidationError({"status": [f"status must be one of {', '.join(Subscriber.Status.values)}"]})
-            queryset = queryset.filter(status=params["status"])
+        queryset = filter_by_choice(queryset, params, "status", Subscriber.Status.values)
         if "tag" in params:
             queryset = queryset.with_tag(params["tag"].strip().lower())
         return queryset
@@ -223,12 +229,8 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             if not params["subscriber"].isdigit():
                 raise ValidationError({"subscriber": ["subscriber must be a subscriber id (a whole number)"]})
             queryset = queryset.filter(subscriber_id=int(params["subscriber"]))
-        for name, choices in (("direction", Message.Direction.values), ("status", Message.Status.values)):
-            if name in params:
-                if params[name] not in choices:
-                    raise ValidationError({name: [f"{name} must be one of {', '.join(choices)}"]})
-                queryset = queryset.filter(**{name: params[name]})
-        return queryset
+        queryset = filter_by_choice(queryset, params, "direction", Message.Direction.values)
+        return filter_by_choice(queryset, params, "status", Message.Status.values)
 
     @extend_schema(
         summary="Send one text to a subscriber through the send gate",

@@ -210,6 +210,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several fields are named status or purpose with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "SubscriberStatusEnum": "conversations.models.Subscriber.Status",
+        "NewSubscriberStatusEnum": ["pending", "subscribed"],
+        "SubscriberStatusChangeEnum": ["unsubscribed"],
+        "MessageStatusEnum": "conversations.models.Message.Status",
+        "MessagePurposeEnum": "conversations.models.Message.Purpose",
+        "SendPurposeEnum": ["marketing", "conversational"],
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "tokenAuth": {

@@ -80,25 +80,26 @@ def _intersect(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datet
     return sorted(result)
 
 
-def next_open(now: datetime, zones: list[str], window: Window = DEFAULT_WINDOW, states: set[str] = frozenset()):
-    """`now` if the window is open in every zone, else when it next opens in all of them (None if never)."""
+def _open_everywhere(now: datetime, zones: list[str], window: Window, states: set[str]):
+    """The stretches of time, around `now`, when the window is open in every one of the zones."""
     intervals = None
     for zone in zones:
         zone_intervals = _open_intervals(zone, now, window, set(states))
         intervals = zone_intervals if intervals is None else _intersect(intervals, zone_intervals)
-    for start, end in intervals or []:
+    return intervals or []
+
+
+def next_open(now: datetime, zones: list[str], window: Window = DEFAULT_WINDOW, states: set[str] = frozenset()):
+    """`now` if the window is open in every zone, else when it next opens in all of them (None if never)."""
+    for start, end in _open_everywhere(now, zones, window, states):
         if end > now:
             return max(start, now)
     return None
 
 
 def closes_at(now: datetime, zones: list[str], window: Window = DEFAULT_WINDOW, states: set[str] = frozenset()):
-    """When the window that is open at `now` closes in the first of the zones, or None if it is closed."""
-    intervals = None
-    for zone in zones:
-        zone_intervals = _open_intervals(zone, now, window, set(states))
-        intervals = zone_intervals if intervals is None else _intersect(intervals, zone_intervals)
-    for start, end in intervals or []:
+    """When the window that is open at `now` closes in one of the zones, or None if it is closed."""
+    for start, end in _open_everywhere(now, zones, window, states):
         if start <= now < end:
             return end
     return None

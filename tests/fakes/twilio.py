@@ -99,6 +99,17 @@ class FakeTwilio:
         self.server.shutdown()
         self.server.server_close()
 
+    def busiest_second(self) -> int:
+        """The most requests that arrived within any one second (a sliding window)."""
+        with self._lock:
+            times = sorted(request["at"] for request in self.requests)
+        most, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
     @property
     def sent(self) -> list[dict]:
         """The form fields of every message request received, in order."""
