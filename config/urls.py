@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from conversations.views import not_found
+from conversations.views import api_not_found
 
 admin.site.site_header = "Parley"
 admin.site.site_title = "Parley"
@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/v1/", include("conversations.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    re_path(r"^api/", not_found),  # JSON 404s for API clients, with DEBUG on too
+    re_path(r"^api/", api_not_found),  # JSON 404s for API clients, with DEBUG on too
     path("", include("conversations.urls")),
 ]
 

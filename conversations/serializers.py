@@ -5,6 +5,15 @@ from rest_framework import serializers
 from .models import AttributeChange, AttributeDefinition, Message, Subscriber
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings: DRF's would turn 0 or 1.5 into "0" and "1.5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class SubscriberSerializer(serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     email = serializers.CharField(read_only=True, help_text="E-mail address, or empty when unknown.")
@@ -33,11 +42,11 @@ class SubscriberSerializer(serializers.ModelSerializer):
 
 
 class _SubscriberWriteFields(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    first_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    last_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
-    time_zone = serializers.CharField(max_length=64, required=False, help_text="IANA zone, e.g. America/Chicago")
-    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    time_zone = StrictCharField(max_length=64, required=False, help_text="IANA zone, e.g. America/Chicago")
+    tags = serializers.ListField(child=StrictCharField(max_length=64), required=False)
     attributes = serializers.DictField(
         child=serializers.JSONField(allow_null=True),
         required=False,
@@ -46,7 +55,7 @@ class _SubscriberWriteFields(serializers.Serializer):
 
 
 class SubscriberCreateSerializer(_SubscriberWriteFields):
-    phone = serializers.CharField(max_length=32, help_text="Any format; stored as E.164.")
+    phone = StrictCharField(max_length=32, help_text="Any format; stored as E.164.")
     status = serializers.ChoiceField(
         choices=[Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED],
         default=Subscriber.Status.PENDING,
@@ -60,7 +69,7 @@ class SubscriberCreateSerializer(_SubscriberWriteFields):
 
 
 class SubscriberUpdateSerializer(_SubscriberWriteFields):
-    phone = serializers.CharField(max_length=32, required=False, help_text="Any format; stored as E.164.")
+    phone = StrictCharField(max_length=32, required=False, help_text="Any format; stored as E.164.")
     status = serializers.ChoiceField(
         choices=[Subscriber.Status.UNSUBSCRIBED],
         required=False,
@@ -80,8 +89,8 @@ class AttributeChangeSerializer(serializers.ModelSerializer):
 
 
 class AttributeOptionSerializer(serializers.Serializer):
-    value = serializers.CharField()
-    label = serializers.CharField()
+    value = StrictCharField()
+    label = StrictCharField()
     synonyms = serializers.ListField(child=serializers.CharField())
 
 
@@ -138,16 +147,16 @@ class SubscriberBriefSerializer(serializers.Serializer):
 
 class InboundRequestSerializer(serializers.Serializer):
     # "from" is a Python keyword, so the field is declared under another name and renamed below.
-    from_ = serializers.CharField(max_length=32, help_text="The shopper's number, any format.")
-    to = serializers.CharField(
+    from_ = StrictCharField(max_length=32, help_text="The shopper's number, any format.")
+    to = StrictCharField(
         max_length=32,
         required=False,
         allow_blank=True,
         default="",
         help_text="The store's number the text was sent to.",
     )
-    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000, trim_whitespace=False)
-    provider_message_id = serializers.CharField(
+    body = StrictCharField(required=False, allow_blank=True, default="", max_length=5000, trim_whitespace=False)
+    provider_message_id = StrictCharField(
         max_length=64,
         required=False,
         allow_blank=True,
@@ -173,7 +182,7 @@ class InboundResultSerializer(serializers.Serializer):
 
 class MessageCreateSerializer(serializers.Serializer):
     subscriber = serializers.IntegerField(min_value=1, help_text="The subscriber's id.")
-    body = serializers.CharField(max_length=5000, trim_whitespace=False)
+    body = StrictCharField(max_length=5000, trim_whitespace=False)
     purpose = serializers.ChoiceField(
         choices=[Message.Purpose.MARKETING, Message.Purpose.CONVERSATIONAL],
         default=Message.Purpose.CONVERSATIONAL,
@@ -186,5 +195,5 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class SendRefusedSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="Why the send gate refused the text.")
-    code = serializers.CharField(help_text="opted_out, no_consent, …")
+    detail = StrictCharField(help_text="Why the send gate refused the text.")
+    code = StrictCharField(help_text="opted_out, no_consent, …")

@@ -36,6 +36,12 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/, whatever the method: a JSON 404, never a CSRF page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
 def twilio_signature_valid(request) -> bool:
     """X-Twilio-Signature check against the URL Twilio called (PUBLIC_BASE_URL behind a proxy).
 

@@ -270,3 +270,20 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
     docs = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in docs
     assert "cdn" not in docs.lower()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
+def test_unknown_api_paths_answer_json_404_for_every_method(method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "x" * 32
+    response = getattr(client, method)("/api/v1/subscribers/%C2%84/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_text_fields_take_only_strings(api, subscriber):
+    response = api.patch(detail(subscriber), {"first_name": 0, "tags": [1]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"first_name", "tags"}
