@@ -11,15 +11,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 
 from . import services
-from .models import AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
+from .models import AttributeDefinition, ConsentEvent, Event, Message, Subscriber, Tag
 from .phones import normalize_phone
 from .serializers import (
     AttributeChangeSerializer,
     AttributeDefinitionSerializer,
+    EventRequestSerializer,
+    EventSerializer,
     InboundRequestSerializer,
     InboundResultSerializer,
     MessageCreateSerializer,
@@ -286,3 +288,38 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             {"message": result.message, "subscriber": result.subscriber, "replies": result.replies}
         ).data
         return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class EventViewSet(viewsets.GenericViewSet):
+    """Events from the store (orders, carts, page views) that segments and flows react to."""
+
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(
+        summary="Record an event for a subscriber",
+        description="Stored once per idempotency key (a repeat answers 200 with the first event). Starts the "
+        "flows the event triggers and resumes runs waiting for it.",
+        request=EventRequestSerializer,
+        responses={
+            201: EventSerializer,
+            200: EventSerializer,
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
+            404: OpenApiResponse(response=ErrorSerializer, description="No subscriber has this number."),
+        },
+    )
+    def create(self, request):
+        data = EventRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.event_record(**data.validated_data)
+        except services.UnknownSubscriber as unknown:
+            raise NotFound(str(unknown)) from None
+        except DjangoValidationError as error:
+            raise as_api_error(error) from None
+        return Response(
+            EventSerializer(result.event).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )

@@ -197,3 +197,23 @@ class MessageCreateSerializer(serializers.Serializer):
 class SendRefusedSerializer(serializers.Serializer):
     detail = StrictCharField(help_text="Why the send gate refused the text.")
     code = StrictCharField(help_text="opted_out, no_consent, …")
+
+
+class EventRequestSerializer(serializers.Serializer):
+    phone = StrictCharField(max_length=32, help_text="The subscriber's number, any format.")
+    type = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="e.g. order_placed, cart_abandoned")
+    properties = serializers.DictField(required=False, default=dict)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    idempotency_key = StrictCharField(
+        max_length=128, required=False, allow_null=True, default=None, help_text="The same key again is stored once."
+    )
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    subscriber = serializers.IntegerField(source="subscriber_id", read_only=True)
+    type = serializers.CharField(read_only=True)
+    properties = serializers.DictField(read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
+    idempotency_key = serializers.CharField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)

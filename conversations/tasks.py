@@ -1,9 +1,17 @@
 """django-q2 entry points: a line or two each, calling a service."""
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from .services import outbox_send_due
 
 
 def send_due(max_seconds: float = 50.0) -> str:
-    """Send what is due (django-q2 runs it on a kick after queueing, and every minute for held texts)."""
+    """Send what is due (django-q2 runs it on a kick after texts are queued)."""
     report = outbox_send_due(max_seconds=max_seconds)
     return f"sent {report.sent}, failed {report.failed}, retried {report.retried}, held {report.held}"
+
+
+def process_due() -> str:
+    """All due timed work, every minute: flow waits and timeouts, held texts, retries."""
+    return "; ".join(f"{path}: {import_string(path)()}" for path in settings.DUE_WORK)

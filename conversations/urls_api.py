@@ -7,5 +7,6 @@ router.include_root_view = False
 router.register("subscribers", api.SubscriberViewSet, basename="subscriber")
 router.register("attributes", api.AttributeDefinitionViewSet, basename="attribute")
 router.register("messages", api.MessageViewSet, basename="message")
+router.register("events", api.EventViewSet, basename="event")
 
 urlpatterns = router.urls

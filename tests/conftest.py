@@ -24,6 +24,8 @@ API_PERMISSIONS = [
     "view_attributedefinition",
     "view_message",
     "add_message",
+    "add_event",
+    "view_flow",
 ]
 
 

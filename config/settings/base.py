@@ -185,7 +185,11 @@ SMS_MAX_ATTEMPTS = int(env("SMS_MAX_ATTEMPTS", "4"))
 # Enqueue a django-q2 sender task after a text is queued (at most once a second per process).
 SMS_KICK_WORKER = env_bool("SMS_KICK_WORKER", True)
 # The inbound chain after the compliance keywords: dotted paths of `handle(inbound) -> bool`, first taker wins.
-INBOUND_HANDLERS: list[str] = []
+INBOUND_HANDLERS = ["flows.handlers.inbound"]
+# Timed work that `manage.py process_due` and the every-minute worker task run, in this order.
+DUE_WORK = ["flows.services.runs_process_due", "conversations.services.outbox_send_due"]
+# What `seed_demo` loads besides subscribers: the shipped flow templates.
+DEMO_LOADERS = ["flows.services.flow_templates_load"]
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -3,8 +3,10 @@
 subscribers.py  subscribers, attributes, consent
 messages.py     the outbox, the send gate around it, the sending worker, delivery reports
 inbound.py      inbound texts: stored first, keywords, then the handler chain
+events.py       events (orders, carts…), recorded once
 """
 
+from .events import *  # noqa: F403
 from .inbound import *  # noqa: F403
 from .messages import *  # noqa: F403
 from .subscribers import *  # noqa: F403

@@ -9,7 +9,7 @@ first handler that takes the text ends the chain.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 
 from ..models import ConsentEvent, Message, Subscriber
 from ..phones import default_time_zone_for_phone, normalize_phone
+from ..signals import subscriber_opted_in
 from ..sms import keywords
 from .messages import SendRefused, message_queue
 from .subscribers import subscriber_opt_in, subscriber_opt_out
@@ -32,7 +33,6 @@ class Inbound:
 
     message: Message
     subscriber: Subscriber
-    replies: list[Message] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -46,7 +46,6 @@ class Inbound:
             )
         except SendRefused:
             return None
-        self.replies.append(message)
         return message
 
 
@@ -157,7 +156,9 @@ def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, E
         Message.objects.filter(pk=message.pk).update(processed_at=None)
         message.processed_at = None
         return InboundResult(message=message, subscriber=subscriber, replies=[], created=True), error
-    return InboundResult(message=message, subscriber=subscriber, replies=inbound.replies, created=True), None
+    # Every text queued in answer, whoever queued it (a keyword, a flow, the inbox).
+    replies = list(Message.objects.filter(in_reply_to=message).order_by("id"))
+    return InboundResult(message=message, subscriber=subscriber, replies=replies, created=True), None
 
 
 def _answer_keyword(inbound: Inbound) -> bool:
@@ -191,6 +192,7 @@ def _answer_keyword(inbound: Inbound) -> bool:
             at=message.created_at,
         )
         inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)
+        subscriber_opted_in.send(sender=Subscriber, subscriber=subscriber, message=message)
         return True
     if match and match.kind == keywords.HELP:
         ConsentEvent.objects.create(

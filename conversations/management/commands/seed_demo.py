@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from conversations.demo import DemoSeeder, fictional_capacity
 from conversations.services import attribute_definitions_ensure_defaults
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         added = attribute_definitions_ensure_defaults()
         if added:
             self.stdout.write(f"Added attribute definitions: {', '.join(added)}")
+        for path in settings.DEMO_LOADERS:  # other apps' demo content (flow templates…)
+            loaded = import_string(path)()
+            if loaded:
+                self.stdout.write(f"Added by {path}: {', '.join(loaded)}")
         seeder = DemoSeeder(seed=seed, stdout=self.stdout if subscribers >= 100000 else None)
         if subscribers > fictional_capacity(seeder.area_codes):
             self.stdout.write(

@@ -1,0 +1,65 @@
+"""REST API of flows: list them, start one for a list of phones."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from conversations.models import Subscriber
+from conversations.phones import normalize_phone
+
+from . import services
+from .models import Flow
+
+
+class FlowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Flow.Status.choices, read_only=True)
+    trigger = serializers.ChoiceField(choices=Flow.Trigger.choices, read_only=True)
+    keywords = serializers.ListField(child=serializers.CharField(), read_only=True)
+    event_type = serializers.CharField(read_only=True)
+
+
+class StartRequestSerializer(serializers.Serializer):
+    phones = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=1000)
+
+
+class StartResultSerializer(serializers.Serializer):
+    started = serializers.ListField(child=serializers.CharField(), help_text="Numbers whose run started.")
+    skipped = serializers.DictField(child=serializers.CharField(), help_text="Number to the reason it was skipped.")
+
+
+@extend_schema_view(list=extend_schema(summary="List flows", responses={200: FlowSerializer(many=True)}))
+class FlowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Flow.objects.all()
+    serializer_class = FlowSerializer
+    filter_backends = []
+    lookup_value_regex = r"[0-9]+"
+
+    @extend_schema(
+        summary="Start the flow for these phone numbers",
+        request=StartRequestSerializer,
+        responses={200: StartResultSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        flow = self.get_object()
+        data = StartRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        started, skipped = [], {}
+        for raw in data.validated_data["phones"]:
+            try:
+                phone = normalize_phone(raw)
+            except DjangoValidationError as error:
+                skipped[raw] = error.messages[0]
+                continue
+            subscriber = Subscriber.objects.filter(phone=phone).first()
+            if subscriber is None:
+                skipped[raw] = "no subscriber has this number"
+            elif services.run_start(flow=flow, subscriber=subscriber, trigger="api") is None:
+                skipped[raw] = "not started: the flow is not active, they opted out, or re-entry is not allowed"
+            else:
+                started.append(phone)
+        return Response({"started": started, "skipped": skipped}, status=status.HTTP_200_OK)

@@ -1,0 +1,348 @@
+"""Every write of the flows app: publishing, starting and advancing runs, applying the engine's effects.
+
+The engine (flows/engine.py) decides; these functions load what it needs, call it, and apply its effects in
+one transaction: texts through the send gate (conversations.services.message_queue), answers through the
+validating attribute service with source `flow` and the run id, tags, results, wake-up times, hand-offs.
+
+One live run per subscriber. A second trigger while a run is live:
+- a keyword (the shopper asked for it), the API or a manual start interrupts the live run and starts anew;
+- an opt-in or an event trigger is skipped (the shopper is busy in a conversation).
+"""
+
+import json
+import logging
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import services as conversations
+from conversations.models import AttributeDefinition, Event, Message, Subscriber, Tag
+from conversations.phones import default_time_zone_for_phone
+from conversations.sms.keywords import normalize
+
+from . import definition as flow_definition
+from . import engine
+from .matching import Option
+from .models import Flow, FlowResult, FlowRun, FlowVersion, OfferCode
+
+log = logging.getLogger(__name__)
+DUE_BATCH = 500
+
+# Triggers that wait while the subscriber is in another run; the others (keyword, api, manual) replace it.
+WAIT_WHEN_BUSY = {"opt_in", "event", "flow"}
+
+
+# --- Definitions and publishing ------------------------------------------------------------------------------
+
+
+def attribute_specs() -> dict[str, dict]:
+    return {d.key: {"type": d.type, "label": d.label, "options": d.options} for d in AttributeDefinition.objects.all()}
+
+
+def flow_definition_check(definition) -> None:
+    """Raise a ValidationError listing every problem of a definition, each naming its node and field."""
+    found = flow_definition.problems(definition, attribute_specs())
+    if found:
+        raise ValidationError({"definition": found})
+
+
+def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> FlowVersion:
+    """Check and publish a definition (the flow's draft by default) as the flow's next version; activate it."""
+    definition = definition if definition is not None else flow.draft
+    flow_definition_check(definition)
+    keywords = sorted({normalize(word).replace(" ", "") for word in flow.keywords if normalize(word)})
+    if flow.trigger == Flow.Trigger.KEYWORD:
+        if not keywords:
+            raise ValidationError({"keywords": ["a keyword flow needs at least one keyword"]})
+        clashes = [
+            (other.name, word)
+            for other in Flow.objects.filter(status=Flow.Status.ACTIVE, trigger=Flow.Trigger.KEYWORD).exclude(
+                pk=flow.pk
+            )
+            for word in other.keywords
+            if word in keywords
+        ]
+        if clashes:
+            raise ValidationError(
+                {"keywords": [f"{word!r} already starts the active flow {name!r}" for name, word in clashes]}
+            )
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow.pk)
+        number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = FlowVersion.objects.create(flow=flow, number=number, definition=definition, published_by=user)
+        flow.keywords, flow.status, flow.draft = keywords, Flow.Status.ACTIVE, definition
+        flow.save(update_fields=["keywords", "status", "draft", "updated_at"])
+    return version
+
+
+# --- The engine's view of a subscriber -------------------------------------------------------------------------
+
+
+def engine_context(subscriber: Subscriber) -> engine.Context:
+    questions = {
+        d.key: engine.Question(
+            d.type, d.label, tuple(Option(o["value"], o["label"], tuple(o.get("synonyms", []))) for o in d.options)
+        )
+        for d in AttributeDefinition.objects.all()
+    }
+    return engine.Context(
+        first_name=subscriber.first_name,
+        last_name=subscriber.last_name,
+        phone=subscriber.phone,
+        status=subscriber.status,
+        tags=frozenset(subscriber.tags.values_list("name", flat=True)),
+        attributes=dict(subscriber.attributes),
+        time_zone=subscriber.time_zone or default_time_zone_for_phone(subscriber.phone),
+        store=settings.PARLEY_STORE_NAME,
+        questions=questions,
+    )
+
+
+# --- Runs ------------------------------------------------------------------------------------------------------
+
+
+def run_start(
+    *, flow: Flow, subscriber: Subscriber, trigger: str, in_reply_to: Message | None = None, now: datetime | None = None
+) -> FlowRun | None:
+    """Start a flow's live version for a subscriber, following the one-live-run rule; None when skipped."""
+    now = now or timezone.now()
+    version = flow.live_version
+    if version is None or flow.status != Flow.Status.ACTIVE:
+        return None
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED or not _may_enter(flow, subscriber, now):
+        return None
+    with transaction.atomic():
+        live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
+        if live is not None:
+            if trigger in WAIT_WHEN_BUSY:
+                return None
+            _finish(live, FlowRun.Status.INTERRUPTED, f"replaced by {flow.name} ({trigger})", now)
+        run = FlowRun.objects.create(
+            flow=flow, version=version, subscriber=subscriber, trigger=trigger, state=engine.new_state()
+        )
+        outcome = engine.step(
+            version.definition, None, engine.Start(now, random=random.random()), engine_context(subscriber)
+        )
+        _apply(run, outcome, in_reply_to=in_reply_to, now=now)
+    return run
+
+
+def _may_enter(flow: Flow, subscriber: Subscriber, now: datetime) -> bool:
+    earlier = FlowRun.objects.filter(flow=flow, subscriber=subscriber)
+    if flow.reentry == Flow.Reentry.ONCE:
+        return not earlier.exists()
+    if flow.reentry == Flow.Reentry.EVERY_N_DAYS:
+        return not earlier.filter(started_at__gt=now - timedelta(days=flow.reentry_days)).exists()
+    return True
+
+
+def run_resume(*, run: FlowRun, text: str, message: Message | None = None, now: datetime | None = None) -> bool:
+    """Give a run the subscriber's reply; False when the run was not waiting for one."""
+    now = now or timezone.now()
+    outcome = engine.step(
+        run.version.definition,
+        run.state,
+        engine.Reply(text, now, random=random.random()),
+        engine_context(run.subscriber),
+    )
+    if outcome.consumed:
+        _apply(run, outcome, in_reply_to=message, now=now)
+    return outcome.consumed
+
+
+def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
+    """An event resumes the subscriber's run waiting for it, and starts the flows it triggers."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).select_related("version").first()
+        if run is not None and run.waiting_for == "event":
+            given = engine.Event(event.type, now, dict(event.properties), random=random.random())
+            outcome = engine.step(run.version.definition, run.state, given, engine_context(subscriber))
+            if outcome.consumed:
+                _apply(run, outcome, now=now)
+    for flow in Flow.objects.filter(status=Flow.Status.ACTIVE, trigger=Flow.Trigger.EVENT, event_type=event.type):
+        if all(event.properties.get(key) == value for key, value in flow.event_filter.items()):
+            run_start(flow=flow, subscriber=subscriber, trigger="event", now=now)
+
+
+def runs_process_due(now: datetime | None = None) -> int:
+    """Wake every run whose wait or no-reply time has come, in batches; safe to run in several workers."""
+    now = now or timezone.now()
+    done = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                FlowRun.objects.due(now)
+                .order_by("wake_at")
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("version", "subscriber")[:DUE_BATCH]
+            )
+            for run in due:
+                outcome = engine.step(
+                    run.version.definition,
+                    run.state,
+                    engine.Timeout(now, random=random.random()),
+                    engine_context(run.subscriber),
+                )
+                if outcome.consumed:
+                    _apply(run, outcome, now=now)
+                else:  # the state says it is not due after all: never pick it again for this wake-up
+                    FlowRun.objects.filter(pk=run.pk).update(wake_at=_parse(outcome.state.get("wake_at")))
+        done += len(due)
+        if len(due) < DUE_BATCH:
+            return done
+
+
+def runs_end_for(*, subscriber: Subscriber, reason: str) -> int:
+    """End the subscriber's live runs (STOP ends everything)."""
+    now = timezone.now()
+    ended = 0
+    for run in FlowRun.objects.live().select_for_update().filter(subscriber=subscriber):
+        _finish(run, FlowRun.Status.INTERRUPTED, reason, now)
+        ended += 1
+    return ended
+
+
+def _finish(run: FlowRun, status: str, reason: str, now: datetime) -> None:
+    state = {**run.state, "status": status, "waiting_for": None, "wake_at": None}
+    FlowRun.objects.filter(pk=run.pk).update(
+        status=status, state=state, waiting_for="", wake_at=None, end_reason=reason[:255], ended_at=now
+    )
+
+
+# --- Applying the engine's effects ---------------------------------------------------------------------------
+
+
+def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None = None, now: datetime) -> None:
+    subscriber = Subscriber.objects.get(pk=run.subscriber_id)
+    # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
+    # timer, the API) is marketing, with quiet hours and caps.
+    purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
+    results, then_start = [], []
+    for effect in outcome.effects:
+        if isinstance(effect, engine.Send):
+            _send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url)
+        elif isinstance(effect, engine.SendOffer):
+            code = effect.code or _claim_offer(effect.pool, subscriber, run, now)
+            _send(run, subscriber, effect.text.replace("{{ offer_code }}", code), purpose, in_reply_to)
+        elif isinstance(effect, engine.SetAttribute):
+            try:
+                conversations.subscriber_attributes_set(
+                    subscriber=subscriber,
+                    changes={effect.key: effect.value},
+                    source="flow",
+                    reference=f"flow_run:{run.pk}",
+                )
+            except ValidationError as error:
+                log.warning("flow run %s could not set %s: %s", run.pk, effect.key, error.messages)
+        elif isinstance(effect, engine.AddTag):
+            subscriber.tags.add(Tag.objects.get_or_create(name=effect.tag)[0])
+        elif isinstance(effect, engine.RemoveTag):
+            subscriber.tags.remove(*Tag.objects.filter(name=effect.tag))
+        elif isinstance(effect, engine.Result):
+            results.append(
+                FlowResult(
+                    run=run,
+                    node=effect.node,
+                    raw_text=effect.raw_text,
+                    category=effect.category[:255],
+                    value=effect.value,
+                )
+            )
+        elif isinstance(effect, engine.Handoff):
+            Event.objects.create(
+                subscriber=subscriber,
+                type="agent_handoff",
+                occurred_at=now,
+                properties={"flow": run.flow_id, "run": run.pk, "node": effect.node, "note": effect.note},
+            )
+        elif isinstance(effect, engine.StartFlow):
+            then_start.append(effect.flow)
+    FlowResult.objects.bulk_create(results)
+    state = outcome.state
+    ended = state["status"] in (engine.COMPLETED, engine.EXPIRED, engine.INTERRUPTED)
+    end = next((e for e in reversed(outcome.effects) if isinstance(e, engine.End)), None)
+    FlowRun.objects.filter(pk=run.pk).update(
+        state=state,
+        status=state["status"],
+        current_node=state.get("node") or "",
+        waiting_for=state.get("waiting_for") or "",
+        wake_at=_parse(state.get("wake_at")),
+        end_reason=(end.reason if end else "")[:255],
+        ended_at=now if ended else None,
+        updated_at=now,
+    )
+    run.state, run.status = state, state["status"]
+    for flow_ref in then_start:
+        flow = (
+            Flow.objects.filter(pk=flow_ref).first()
+            if str(flow_ref).isdigit()
+            else (Flow.objects.filter(name=flow_ref).first())
+        )
+        if flow is not None:
+            run_start(flow=flow, subscriber=subscriber, trigger="flow", in_reply_to=in_reply_to, now=now)
+
+
+def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> None:
+    try:
+        conversations.message_queue(
+            subscriber=subscriber,
+            body=text,
+            purpose=purpose,
+            origin=Message.Origin.FLOW,
+            origin_id=run.pk,
+            in_reply_to=in_reply_to,
+            media_urls=[media_url] if media_url else (),
+        )
+    except (conversations.SendRefused, ValidationError) as refused:
+        log.info("flow run %s: text not queued: %s", run.pk, refused)
+
+
+def _claim_offer(pool: str, subscriber: Subscriber, run: FlowRun, now: datetime) -> str:
+    """The subscriber's code from a pool: the one they were given before, or a fresh one."""
+    mine = OfferCode.objects.filter(pool=pool, subscriber=subscriber).values_list("code", flat=True).first()
+    if mine:
+        return mine
+    free = OfferCode.objects.filter(pool=pool, subscriber__isnull=True).select_for_update(skip_locked=True).first()
+    if free is None:
+        log.warning("offer pool %r is empty", pool)
+        return ""
+    OfferCode.objects.filter(pk=free.pk).update(subscriber=subscriber, run=run, claimed_at=now)
+    return free.code
+
+
+def _parse(value: str | None):
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- Templates ----------------------------------------------------------------------------------------------
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "flow_templates"
+
+
+def flow_templates_load() -> list[str]:
+    """Create and publish the shipped flow templates that are missing (by name); return the names added."""
+    added = []
+    for path in sorted(TEMPLATES_DIR.glob("*.json")):
+        template = json.loads(path.read_text())
+        if Flow.objects.filter(name=template["name"]).exists():
+            continue
+        flow = Flow.objects.create(
+            name=template["name"],
+            description=template.get("description", ""),
+            trigger=template["trigger"],
+            keywords=template.get("keywords", []),
+            event_type=template.get("event_type", ""),
+            event_filter=template.get("event_filter", {}),
+            reentry=template.get("reentry", Flow.Reentry.ALWAYS),
+            reentry_days=template.get("reentry_days", 0),
+            draft=template["definition"],
+        )
+        flow_publish(flow=flow)
+        added.append(flow.name)
+    return added

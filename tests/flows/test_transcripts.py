@@ -1,0 +1,192 @@
+"""Conversation transcripts through the real inbound API: texts in, replies and stored answers out."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from conversations.models import AttributeChange, Message, Subscriber
+from flows.models import Flow, FlowResult, FlowRun
+from flows.services import flow_publish, flow_templates_load, runs_process_due
+
+pytestmark = pytest.mark.django_db
+PHONE = "+14155550123"
+
+
+@pytest.fixture(autouse=True)
+def templates():
+    flow_templates_load()
+
+
+def text(api, body, provider_id=None):
+    payload = {"from": PHONE, "to": "+18885550000", "body": body}
+    if provider_id:
+        payload["provider_message_id"] = provider_id
+    response = api.post("/api/v1/messages/inbound/", payload, format="json")
+    assert response.status_code in (200, 201), response.json()
+    return [reply["body"] for reply in response.json()["replies"]]
+
+
+def subscriber():
+    return Subscriber.objects.get(phone=PHONE)
+
+
+def run_of(flow_name):
+    return FlowRun.objects.filter(subscriber__phone=PHONE, flow__name=flow_name).latest("id")
+
+
+def test_the_welcome_quiz_from_start_to_offer(api):
+    replies = text(api, "START")
+    assert "You're in!" in replies[0]
+    assert "What size do you usually wear?" in replies[1]
+    assert text(api, "mediun") == [
+        "Got it, medium. What's your skin type? Dry, oily, combination, normal or sensitive?"
+    ]
+    assert "Any diet" in text(api, "2")[0]
+    assert "Who do you usually shop for?" in text(api, "vegan")[0]
+    assert "Which deal" in text(api, "for my mom")[0]
+    [offer] = text(api, "2")
+    assert offer == "Thanks! Spend $75, save $15; spend $150, save $40. Code MORE4LESS (picked for size M)."
+    assert subscriber().attributes == {
+        "size": "M",
+        "skin_type": "oily",
+        "diet": ["vegan"],
+        "gift_recipient": "parent",
+        "offer_preference": "tiered",
+    }
+    run = run_of("Welcome quiz")
+    assert run.status == "completed"
+    change = AttributeChange.objects.get(subscriber=subscriber(), key="size")
+    assert (change.source, change.reference) == ("flow", f"flow_run:{run.pk}")
+    assert FlowResult.objects.filter(run=run).count() == 5
+
+
+def test_unclear_answers_get_nudges_then_the_quiz_moves_on(api):
+    text(api, "START")
+    assert text(api, "idk") == ["Sorry, I didn't get that. Reply with a size like S, M, L or XL (or 1-6)."]
+    assert text(api, "S and M") == ["Sorry, I didn't get that. Reply with a size like S, M, L or XL (or 1-6)."]
+    assert "skin type" in text(api, "🤷")[0]
+    assert "size" not in subscriber().attributes
+
+
+def test_stop_mid_quiz_ends_everything(api, console):
+    text(api, "START")
+    text(api, "M")
+    replies = text(api, "stop")
+    assert len(replies) == 1 and "unsubscribed" in replies[0]
+    assert run_of("Welcome quiz").status == "interrupted"
+    assert text(api, "oily") == []
+    assert subscriber().attributes == {"size": "M"}
+
+
+def test_no_reply_for_two_days_ends_the_run_quietly_and_a_late_reply_is_not_taken(api):
+    text(api, "START")
+    sent_before = Message.objects.filter(direction="outbound").count()
+    runs_process_due(now=timezone.now() + timedelta(days=2, minutes=1))
+    run = run_of("Welcome quiz")
+    assert (run.status, run.state["path"][-1]) == ("completed", "goodbye")
+    assert Message.objects.filter(direction="outbound").count() == sent_before
+    assert text(api, "M") == []
+    assert "size" not in subscriber().attributes
+
+
+def test_the_same_inbound_twice_is_answered_once(api):
+    text(api, "START", provider_id="SM1")
+    first = text(api, "M", provider_id="SM2")
+    again = text(api, "M", provider_id="SM2")
+    assert first == again
+    assert Message.objects.filter(direction="inbound", body="M").count() == 1
+    assert FlowResult.objects.filter(node="ask_size").count() == 1
+
+
+def test_a_cart_reminder_is_cancelled_by_the_order(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    assert api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json").status_code == 201
+    run = run_of("Cart abandonment")
+    assert (run.status, run.waiting_for) == ("waiting", "event")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "order_placed", "idempotency_key": "o1"}, format="json")
+    run.refresh_from_db()
+    assert (run.status, run.state["path"][-1]) == ("completed", "ordered")
+    runs_process_due(now=timezone.now() + timedelta(hours=2))
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_without_an_order_the_cart_reminder_is_queued_as_marketing(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    runs_process_due(now=timezone.now() + timedelta(minutes=61))
+    reminder = Message.objects.get(direction="outbound")
+    assert "you left something in your cart" in reminder.body
+    assert (reminder.purpose, reminder.origin) == ("marketing", "flow")
+
+
+def test_events_are_stored_once_and_unknown_phones_are_a_clear_404(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    payload = {
+        "phone": "(415) 555-0123",
+        "type": "order_placed",
+        "properties": {"total": 42},
+        "idempotency_key": "order-1",
+    }
+    assert api.post("/api/v1/events/", payload, format="json").status_code == 201
+    assert api.post("/api/v1/events/", payload, format="json").status_code == 200
+    assert subscriber().events.count() == 1
+    missing = api.post("/api/v1/events/", {**payload, "phone": "+12125550199", "idempotency_key": "x"}, format="json")
+    assert missing.status_code == 404
+    assert "no subscriber has the number +12125550199" in missing.json()["detail"]
+    bad = api.post("/api/v1/events/", {**payload, "phone": "12"}, format="json")
+    assert bad.status_code == 400 and "phone" in bad.json()
+
+
+def test_another_flows_keyword_mid_run_starts_that_flow(api):
+    gift = Flow.objects.create(
+        name="Gift finder",
+        trigger="keyword",
+        keywords=["GIFT"],
+        draft={
+            "nodes": [
+                {"id": "who", "type": "ask_question", "attribute": "gift_recipient", "text": "Who is the gift for?"}
+            ]
+        },
+    )
+    flow_publish(flow=gift)
+    text(api, "START")
+    assert text(api, "gift!") == ["Who is the gift for?"]
+    assert run_of("Welcome quiz").status == "interrupted"
+    text(api, "my wife")
+    assert subscriber().attributes["gift_recipient"] == "partner"
+
+
+def test_publishing_refuses_a_broken_definition_and_a_taken_keyword():
+    from django.core.exceptions import ValidationError
+
+    broken = Flow.objects.create(
+        name="Broken",
+        draft={"nodes": [{"id": "q", "type": "ask_question", "text": "Size?", "attribute": "size", "next": "nowhere"}]},
+    )
+    with pytest.raises(ValidationError, match="node q: next: no node has the id 'nowhere'"):
+        flow_publish(flow=broken)
+    first = Flow.objects.create(
+        name="A", trigger="keyword", keywords=["deals"], draft={"nodes": [{"id": "e", "type": "end"}]}
+    )
+    flow_publish(flow=first)
+    second = Flow.objects.create(
+        name="B", trigger="keyword", keywords=["DEALS"], draft={"nodes": [{"id": "e", "type": "end"}]}
+    )
+    with pytest.raises(ValidationError, match="already starts the active flow 'A'"):
+        flow_publish(flow=second)
+
+
+def test_a_run_keeps_its_version_when_a_new_one_is_published(api):
+    text(api, "START")
+    quiz = Flow.objects.get(name="Welcome quiz")
+    definition = quiz.draft
+    definition["nodes"][1]["text"] = "NEW skin question?"
+    flow_publish(flow=quiz, definition=definition)
+    assert "What's your skin type?" in text(api, "M")[0]  # the run stays on version 1
+
+
+def test_process_due_command_runs_waits_and_the_outbox(api, capsys):
+    call_command("process_due")
+    assert "runs_process_due" in capsys.readouterr().out
