@@ -8,8 +8,11 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 
+from conversations.attributes import clean_value
+from conversations.models import AttributeDefinition
 from conversations.sms import keywords
 
 from .personalize import unknown_variables
@@ -71,6 +74,15 @@ def _node_problems(node: dict, known: set[str], attributes: dict[str, dict]) -> 
             for value in branch["values"]:
                 if options and value not in values and value not in ("yes", "no"):
                     found.append(f"branches: {value!r} is not one of the answers ({', '.join(sorted(values))})")
+    if node["type"] == "set_attribute" and attribute in attributes:
+        spec = attributes[attribute]
+        definition = AttributeDefinition(
+            key=attribute, label=spec.get("label", attribute), type=spec["type"], options=spec.get("options", [])
+        )
+        try:
+            clean_value(definition, node["value"])
+        except ValidationError as error:
+            found.append(f"value: {error.messages[0]}")
     if node["type"] == "split_random":
         total = sum(branch["percent"] for branch in node["branches"])
         if abs(total - 100) > 0.001:

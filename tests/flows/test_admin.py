@@ -23,11 +23,19 @@ def test_flow_admin_lists_render(staff_client, name):
 def test_saving_a_broken_draft_names_the_node_and_field(staff_client):
     flow = Flow.objects.get(name="Welcome quiz")
     url = reverse("admin:flows_flow_change", args=[flow.pk])
-    response = staff_client.post(url, {
-        "name": flow.name, "trigger": "opt_in", "keywords": "[]", "event_type": "", "event_filter": "{}",
-        "reentry": "once", "reentry_days": "0",
-        "draft": '{"nodes": [{"id": "q", "type": "ask_question", "text": "Size?", "attribute": "shoe_size"}]}',
-    })
+    response = staff_client.post(
+        url,
+        {
+            "name": flow.name,
+            "trigger": "opt_in",
+            "keywords": "[]",
+            "event_type": "",
+            "event_filter": "{}",
+            "reentry": "once",
+            "reentry_days": "0",
+            "draft": '{"nodes": [{"id": "q", "type": "ask_question", "text": "Size?", "attribute": "shoe_size"}]}',
+        },
+    )
     assert "node q: attribute: &#x27;shoe_size&#x27; is not a defined attribute" in response.content.decode()
     flow.refresh_from_db()
     assert flow.draft["nodes"][0]["id"] == "ask_size"

@@ -140,22 +140,67 @@ def test_events_are_stored_once_and_unknown_phones_are_a_clear_404(api):
 
 
 def test_another_flows_keyword_mid_run_starts_that_flow(api):
-    gift = Flow.objects.create(
-        name="Gift finder",
-        trigger="keyword",
-        keywords=["GIFT"],
-        draft={
-            "nodes": [
-                {"id": "who", "type": "ask_question", "attribute": "gift_recipient", "text": "Who is the gift for?"}
-            ]
-        },
-    )
-    flow_publish(flow=gift)
     text(api, "START")
-    assert text(api, "gift!") == ["Who is the gift for?"]
+    [question] = text(api, "gift!")
+    assert question.startswith("Happy to help! Who is the gift for?")
     assert run_of("Welcome quiz").status == "interrupted"
-    text(api, "my wife")
+    assert text(api, "my wife") == ["And your budget, roughly? (e.g. 50)"]
+    assert text(api, "about $80") == ["Here are our favourite gifts for partner: https://shop.example.com/gifts"]
     assert subscriber().attributes["gift_recipient"] == "partner"
+    assert FlowResult.objects.get(node="budget").value == 80
+
+
+def test_the_gift_finder_keyword_works_for_a_new_number_too(api):
+    [question] = text(api, "Gifts")
+    assert "Who is the gift for?" in question
+    assert subscriber().status == "pending"  # a keyword flow is no consent to marketing
+
+
+def test_a_low_feedback_score_goes_to_a_person(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York", first_name="Lee")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "order_placed", "idempotency_key": "o9"}, format="json")
+    later = timezone.now() + timedelta(days=3, minutes=1)
+    runs_process_due(now=later)
+    poll = Message.objects.get(direction="outbound")
+    assert poll.body.startswith("Hi Lee! How happy are you with your order")
+    Subscriber.objects.filter(phone=PHONE).update(last_inbound_at=timezone.now())
+    # A score with a comment is not read as the score: the poll asks again, once.
+    assert text(api, "2 - it arrived broken") == ["Just reply a number from 1 to 5."]
+    replies = text(api, "2")
+    assert replies == ["We're sorry to hear that. Someone from our team will text you shortly to make it right."]
+    handoff = subscriber().events.get(type="agent_handoff")
+    assert handoff.properties["note"] == "low score after an order: please follow up"
+
+
+def test_a_high_feedback_score_asks_what_they_loved(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "order_placed"}, format="json")
+    runs_process_due(now=timezone.now() + timedelta(days=3, minutes=1))
+    assert text(api, "5!") == ["Yay! What did you love most?"]
+    assert text(api, "the linen shirt fits perfectly") == ["Thank you for the feedback!"]
+    assert FlowResult.objects.get(node="what_you_loved").value == "the linen shirt fits perfectly"
+
+
+def test_an_event_while_in_a_run_does_not_start_another(api):
+    text(api, "START")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    assert run_of("Welcome quiz").status == "waiting"
+    assert not FlowRun.objects.filter(flow__name="Cart abandonment").exists()
+
+
+def test_multiple_answers_emoji_and_numbers_in_the_quiz(api):
+    text(api, "START")
+    text(api, "Large 👍")
+    text(api, "#5")
+    text(api, "GF and dairy free")
+    assert subscriber().attributes == {"size": "L", "skin_type": "sensitive", "diet": ["gluten_free", "dairy_free"]}
+
+
+def test_help_mid_quiz_is_answered_and_the_quiz_waits(api):
+    text(api, "START")
+    [help_text] = text(api, "HELP")
+    assert "Reply STOP to cancel" in help_text
+    assert "skin type" in text(api, "XL")[0]
 
 
 def test_publishing_refuses_a_broken_definition_and_a_taken_keyword():
