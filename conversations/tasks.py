@@ -4,11 +4,12 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .services import outbox_send_due
+from .services.messages import SENDER_LINGER
 
 
 def send_due(max_seconds: float = 50.0) -> str:
-    """Send what is due (django-q2 runs it on a kick after texts are queued)."""
-    report = outbox_send_due(max_seconds=max_seconds)
+    """Send what is due (django-q2 runs it on a kick after texts are queued), lingering for texts just behind."""
+    report = outbox_send_due(max_seconds=max_seconds, linger=SENDER_LINGER)
     return f"sent {report.sent}, failed {report.failed}, retried {report.retried}, held {report.held}"
 
 

@@ -156,7 +156,8 @@ def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, E
         Message.objects.filter(pk=message.pk).update(processed_at=None)
         message.processed_at = None
         return InboundResult(message=message, subscriber=subscriber, replies=[], created=True), error
-    # Every text queued in answer, whoever queued it (a keyword, a flow, the inbox).
+    # The subscriber as the handlers left them, and every text queued in answer, whoever queued it.
+    subscriber.refresh_from_db(fields=["status", "attributes", "opted_in_at", "opted_out_at"])
     replies = list(Message.objects.filter(in_reply_to=message).order_by("id"))
     return InboundResult(message=message, subscriber=subscriber, replies=replies, created=True), None
 

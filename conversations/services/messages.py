@@ -154,6 +154,9 @@ def message_queue(
 
 _last_kick = 0.0
 _kick_lock = threading.Lock()
+KICK_EVERY = 1.0  # seconds: at most one wake-up task per process this often
+SENDER_LINGER = 10.0  # seconds a woken sender keeps looking (far longer than KICK_EVERY: no text is left behind)
+LINGER_POLL = 0.2
 
 
 def outbox_kick() -> None:
@@ -162,8 +165,8 @@ def outbox_kick() -> None:
     if not settings.SMS_KICK_WORKER:
         return
     with _kick_lock:
-        if time.monotonic() - _last_kick < 1.0:
-            return
+        if time.monotonic() - _last_kick < KICK_EVERY:
+            return  # the sender woken less than a second ago lingers long enough to take this text too
         _last_kick = time.monotonic()
     from django_q.tasks import async_task
 
@@ -185,24 +188,32 @@ class SendReport:
     last_outbound: dict[int, datetime] = field(default_factory=dict)  # subscriber id -> last text sent
 
 
-def outbox_send_due(*, max_seconds: float = 50.0, batch_size: int | None = None, provider=None) -> SendReport:
-    """Send due texts until none is due or `max_seconds` have passed; safe to run in several workers at once."""
+def outbox_send_due(
+    *, max_seconds: float = 50.0, linger: float = 0.0, batch_size: int | None = None, provider=None
+) -> SendReport:
+    """Send due texts until none is due (or `max_seconds` have passed); safe in several workers at once.
+
+    With `linger`, keep looking for new texts that many seconds after the last one: a worker woken for one
+    reply also takes the replies queued just after it, whose own wake-up call was coalesced into this one.
+    """
     provider = provider or get_provider()
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     deadline = time.monotonic() + max_seconds
+    idle_until = time.monotonic() + linger
     report = SendReport()
     while time.monotonic() < deadline:
         report.reclaimed += outbox_reclaim_expired()
-        limit = batch_size or _batch_size_for_rate()
-        batch = outbox_claim(limit=limit, report=report)
+        batch = outbox_claim(limit=batch_size or _batch_size_for_rate(), report=report)
         if not batch:
-            break
-        for message, slot in _paced(batch):
-            delay = slot - time.time()
-            if delay > 0:
-                time.sleep(delay)
+            if time.monotonic() >= min(idle_until, deadline):
+                break
+            time.sleep(LINGER_POLL)
+            continue
+        for message in batch:
+            wait_for_send_slot(message.sender, message.segments)
             _deliver(message, provider, report)
         _record_last_outbound(report)
+        idle_until = time.monotonic() + linger
     log.debug("worker %s: %s", worker, report)
     return report
 
@@ -305,33 +316,37 @@ def outbox_reclaim_expired(now: datetime | None = None) -> int:
 
 def sender_reserve(sender: str, seconds: float) -> float:
     """Reserve `seconds` of the sender's time line; return when the reserved stretch starts (Unix time)."""
-    now = time.time()
-    SenderPace.objects.get_or_create(sender=sender)
-    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # the one backend difference here
     table = connection.ops.quote_name(SenderPace._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET next_slot = {greatest}(next_slot, %s) + %s WHERE sender = %s RETURNING next_slot",
-            [now, seconds, sender],
+            [time.time(), seconds, sender],
         )
-        (end,) = cursor.fetchone()
-    return end - seconds
+        row = cursor.fetchone()
+    if row is None:  # the sender's first text
+        SenderPace.objects.get_or_create(sender=sender)
+        return sender_reserve(sender, seconds)
+    return row[0] - seconds
 
 
-def _paced(messages: list[Message]):
-    """Each message with the moment it may leave, so that no sender exceeds SMS_SENDER_MPS in any second."""
-    # A little under the configured rate, so that network jitter can never push one second over it.
-    per_segment = 1.0 / (settings.SMS_SENDER_MPS * 0.98)
-    by_sender: dict[str, list[Message]] = {}
-    for message in messages:
-        by_sender.setdefault(message.sender, []).append(message)
-    slots = []
-    for sender, group in by_sender.items():
-        at = sender_reserve(sender, sum(m.segments for m in group) * per_segment)
-        for message in group:
-            slots.append((message, at))
-            at += message.segments * per_segment
-    return sorted(slots, key=lambda pair: pair[1])
+# A little under the configured rate, so that network jitter never pushes one second over it.
+RATE_MARGIN = 0.98
+# A worker that wakes later than this after its slot (a busy machine) gives the slot up and takes a new one,
+# rather than sending late, next to another worker's slot.
+LATE_TOLERANCE = 0.01
+
+
+def wait_for_send_slot(sender: str, segments: int) -> None:
+    """Block until this worker may send `segments` for `sender` without passing SMS_SENDER_MPS in any second."""
+    cost = segments / (settings.SMS_SENDER_MPS * RATE_MARGIN)
+    while True:
+        slot = sender_reserve(sender, cost)
+        delay = slot - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        if time.time() - slot <= LATE_TOLERANCE:
+            return
 
 
 # --- Handing one message to the provider ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Real worker processes against the test database: the rate holds across them, and a killed worker
 neither loses a text nor sends one twice."""
 
+import io
 import os
 import signal
 import subprocess
@@ -100,3 +101,29 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(settings):
     for body, status in statuses.items():
         assert status == "sent" or body in unknown
         assert body in bodies or status != "sent"
+
+
+def test_a_woken_sender_lingers_for_the_texts_queued_just_after(settings):
+    import threading
+
+    from conversations.sms.providers import ConsoleProvider
+
+    settings.SMS_SENDER_MPS = 1000
+    shopper = SubscriberFactory(last_inbound_at=timezone.now())
+    message_queue(subscriber=shopper, body="first")
+    printed = io.StringIO()
+    reports = []
+
+    def send():
+        try:
+            reports.append(outbox_send_due(max_seconds=10, linger=1.5, provider=ConsoleProvider(printed)))
+        finally:
+            connection.close()  # the thread's own connection, or the test database cannot be dropped
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.6)
+    message_queue(subscriber=shopper, body="second, queued while the first was going out")
+    sender.join(timeout=15)
+    assert reports[0].sent == 2
+    assert "second, queued" in printed.getvalue()

@@ -25,6 +25,8 @@ def text(api, body, provider_id=None):
         payload["provider_message_id"] = provider_id
     response = api.post("/api/v1/messages/inbound/", payload, format="json")
     assert response.status_code in (200, 201), response.json()
+    # The answer shows the subscriber as the flow left them.
+    assert response.json()["subscriber"]["attributes"] == Subscriber.objects.get(phone=PHONE).attributes
     return [reply["body"] for reply in response.json()["replies"]]
 
 
