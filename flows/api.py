@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from conversations.models import Subscriber
@@ -11,6 +12,13 @@ from conversations.phones import normalize_phone
 
 from . import services
 from .models import Flow
+
+
+class CanStartRuns(BasePermission):
+    """Starting a flow adds runs: it needs the `add flow run` permission."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("flows.add_flowrun"))
 
 
 class FlowSerializer(serializers.Serializer):
@@ -43,7 +51,7 @@ class FlowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         request=StartRequestSerializer,
         responses={200: StartResultSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, CanStartRuns])
     def start(self, request, pk=None):
         flow = self.get_object()
         data = StartRequestSerializer(data=request.data)

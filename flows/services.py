@@ -72,7 +72,7 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
                 {"keywords": [f"{word!r} already starts the active flow {name!r}" for name, word in clashes]}
             )
     with transaction.atomic():
-        flow = Flow.objects.select_for_update().get(pk=flow.pk)
+        Flow.objects.select_for_update().get(pk=flow.pk)  # one publisher at a time numbers the versions
         number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
         version = FlowVersion.objects.create(flow=flow, number=number, definition=definition, published_by=user)
         flow.keywords, flow.status, flow.draft = keywords, Flow.Status.ACTIVE, definition

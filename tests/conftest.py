@@ -26,6 +26,7 @@ API_PERMISSIONS = [
     "add_message",
     "add_event",
     "view_flow",
+    "add_flowrun",
 ]
 
 

@@ -237,3 +237,145 @@ def test_a_run_keeps_its_version_when_a_new_one_is_published(api):
 def test_process_due_command_runs_waits_and_the_outbox(api, capsys):
     call_command("process_due")
     assert "runs_process_due" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (
+            ["lrg", "greasy", "veggie", "me", "percent"],
+            {
+                "size": "L",
+                "skin_type": "oily",
+                "diet": ["vegetarian"],
+                "gift_recipient": "myself",
+                "offer_preference": "percent_off",
+            },
+        ),
+        (
+            ["Extra Large!!", "combo", "none", "my husband", "3"],
+            {
+                "size": "XL",
+                "skin_type": "combination",
+                "diet": ["none"],
+                "gift_recipient": "partner",
+                "offer_preference": "free_shipping",
+            },
+        ),
+        (
+            ["small 🙂", "5", "1 and 3", "kids", "tiered"],
+            {
+                "size": "S",
+                "skin_type": "sensitive",
+                "diet": ["vegan", "gluten_free"],
+                "gift_recipient": "child",
+                "offer_preference": "tiered",
+            },
+        ),
+        (
+            ["2xl", "dry i think", "plant based", "a friend", "spend more save more"],
+            {
+                "size": "XXL",
+                "skin_type": "dry",
+                "diet": ["vegan"],
+                "gift_recipient": "friend",
+                "offer_preference": "tiered",
+            },
+        ),
+        (
+            ["the second one", "Normal.", "keto", "my dad", "% off"],
+            {
+                "size": "S",
+                "skin_type": "normal",
+                "diet": ["keto"],
+                "gift_recipient": "parent",
+                "offer_preference": "percent_off",
+            },
+        ),
+    ],
+)
+def test_whole_quizzes_in_the_words_shoppers_use(api, answers, expected):
+    text(api, "START")
+    for answer in answers:
+        assert text(api, answer), f"no reply to {answer!r}"
+    assert subscriber().attributes == expected
+    assert run_of("Welcome quiz").status == "completed"
+
+
+def test_the_offer_follows_the_preference(api):
+    text(api, "START")
+    for answer in ["M", "oily", "none", "me"]:
+        text(api, answer)
+    assert text(api, "free shipping") == ["Thanks! Free shipping on your next order with SHIPFREE."]
+
+
+def test_the_quiz_is_given_once(api):
+    text(api, "START")
+    text(api, "stop")
+    replies = text(api, "START")
+    assert len(replies) == 1 and "You're in!" in replies[0]  # resubscribed, but the quiz is not repeated
+    assert FlowRun.objects.filter(flow__name="Welcome quiz").count() == 1
+
+
+def test_a_reply_during_a_wait_is_not_taken_by_the_flow(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    assert text(api, "do you have this in blue?") == []
+    assert run_of("Cart abandonment").status == "waiting"
+
+
+def test_a_worker_that_was_down_catches_up_once(api):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    much_later = timezone.now() + timedelta(hours=3)  # the hour's wait was due long ago
+    assert runs_process_due(now=much_later) == 1
+    assert runs_process_due(now=much_later) == 0  # a second pass finds nothing: no text twice
+    bodies = list(Message.objects.filter(direction="outbound").values_list("body", flat=True))
+    assert len(bodies) == 1 and "you left something in your cart" in bodies[0]
+    assert run_of("Cart abandonment").waiting_for == "event"  # the offer waits for its own day
+
+
+def test_the_start_api_starts_a_flow_for_phones(api):
+    gift = Flow.objects.get(name="Gift finder")
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    Subscriber.objects.create(phone="+12125550100", status="unsubscribed", time_zone="America/New_York")
+    response = api.post(
+        f"/api/v1/flows/{gift.pk}/start/",
+        {"phones": ["(415) 555-0123", "+12125550100", "12", "+13125550100"]},
+        format="json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["started"] == [PHONE]
+    assert set(body["skipped"]) == {"+12125550100", "12", "+13125550100"}
+    message = Message.objects.get(direction="outbound")
+    assert message.purpose == "marketing"  # the store speaks first
+
+
+def test_a_wait_until_a_local_time(api):
+    morning = Flow.objects.create(
+        name="Morning",
+        trigger="manual",
+        draft={
+            "nodes": [
+                {"id": "w", "type": "wait", "until_local_time": "10:00", "next": "hi"},
+                {"id": "hi", "type": "send_message", "text": "Good morning!"},
+            ]
+        },
+    )
+    flow_publish(flow=morning)
+    shopper = Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/Los_Angeles")
+    from flows.services import run_start
+
+    run = run_start(flow=morning, subscriber=shopper, trigger="api")
+    run.refresh_from_db()
+    assert run.wake_at.astimezone(__import__("zoneinfo").ZoneInfo("America/Los_Angeles")).hour == 10
+
+
+def test_starting_flows_through_the_api_needs_permission(api, api_user):
+    from django.contrib.auth.models import Permission
+
+    api_user.user_permissions.remove(Permission.objects.get(codename="add_flowrun"))
+    gift = Flow.objects.get(name="Gift finder")
+    assert api.post(f"/api/v1/flows/{gift.pk}/start/", {"phones": [PHONE]}, format="json").status_code == 403
+    assert not FlowRun.objects.exists()
