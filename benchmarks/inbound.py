@@ -1,5 +1,9 @@
 """B1: inbound texts through the whole pipeline, against a bare view that does one INSERT.
 
+The pipeline: the inbound API stores the text, checks the compliance keywords, hands it to the flows handler,
+whose run (a real flow, waiting for the subscriber's size) reads the answer, saves it as zero-party data and
+queues a personal reply.
+
 Both run in the same gunicorn server (2 x cores + 1 sync workers) on the same database, driven by the same load
 generator; measurements alternate (baseline, pipeline, baseline, pipeline) so drift hits both alike.
 """
@@ -19,6 +23,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from conversations.models import Subscriber
+from flows.models import Flow, FlowRun
+from flows.services import flow_publish, run_start
 
 from .loadgen import hammer
 
@@ -30,7 +36,9 @@ WORKERS = 2 * (os.cpu_count() or 1) + 1
 
 def run(seconds: float = 8.0) -> list[dict]:
     call_command("seed_demo", "--subscribers", "2000", stdout=io.StringIO())
-    phones = list(Subscriber.objects.filter(status="subscribed").order_by("id").values_list("phone", flat=True)[:1500])
+    subscribers = list(Subscriber.objects.filter(status="subscribed").order_by("id")[:1500])
+    phones = [subscriber.phone for subscriber in subscribers]
+    _start_size_question_runs(subscribers)
     user, _ = get_user_model().objects.get_or_create(
         username="bench", defaults={"is_superuser": True, "is_staff": True}
     )
@@ -97,6 +105,37 @@ def run(seconds: float = 8.0) -> list[dict]:
             "samples": samples,
         }
     ]
+
+
+def _start_size_question_runs(subscribers) -> None:
+    """Each subscriber in a real flow run that asks for their size, saves it, answers, and asks again."""
+    flow, created = Flow.objects.get_or_create(name="Benchmark: size question", defaults={"trigger": "manual"})
+    if created or not flow.live_version:
+        flow_publish(
+            flow=flow,
+            definition={
+                "nodes": [
+                    {
+                        "id": "ask",
+                        "type": "ask_question",
+                        "attribute": "size",
+                        "text": "What size do you wear?",
+                        "next": "thanks",
+                    },
+                    {
+                        "id": "thanks",
+                        "type": "send_message",
+                        "text": "Thanks {{ first_name }}! Size {{ attributes.size }} first, then.",
+                        "next": "ask",
+                    },
+                ]
+            },
+        )
+    FlowRun.objects.live().filter(subscriber__in=subscribers).exclude(flow=flow).update(status="interrupted")
+    waiting = set(FlowRun.objects.live().filter(flow=flow).values_list("subscriber_id", flat=True))
+    for subscriber in subscribers:
+        if subscriber.pk not in waiting:
+            run_start(flow=flow, subscriber=subscriber, trigger="api")
 
 
 def _free_port() -> int:

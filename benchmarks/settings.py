@@ -6,7 +6,5 @@ DEBUG = False
 SECRET_KEY = "benchmark-only-key-not-secret"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "benchmarks.urls"
-# Stands in for the flow engine until it lands: it reads the answer and queues a reply, as a flow step does.
-INBOUND_HANDLERS = ["benchmarks.views.answer_size"]
 SMS_KICK_WORKER = False
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("conversations.urls")),
 ]
 
+handler400 = "conversations.views.bad_request"
 handler404 = "conversations.views.not_found"

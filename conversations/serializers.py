@@ -199,10 +199,33 @@ class SendRefusedSerializer(serializers.Serializer):
     code = StrictCharField(help_text="opted_out, no_consent, …")
 
 
+def _check_json_text(value, where: str = "") -> None:
+    """Refuse text PostgreSQL cannot store in JSON: NUL characters and unpaired surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+            raise serializers.ValidationError(f"{where or 'a value'} holds a NUL character or a broken character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_text(key, "a key")
+            _check_json_text(item, f"the value of {key!r}" if isinstance(key, str) else "")
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_text(item, where)
+
+
+class JSONTextField(serializers.DictField):
+    """A JSON object whose text PostgreSQL can store."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        _check_json_text(value)
+        return value
+
+
 class EventRequestSerializer(serializers.Serializer):
     phone = StrictCharField(max_length=32, help_text="The subscriber's number, any format.")
     type = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="e.g. order_placed, cart_abandoned")
-    properties = serializers.DictField(required=False, default=dict)
+    properties = JSONTextField(required=False, default=dict)
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     idempotency_key = StrictCharField(
         max_length=128, required=False, allow_null=True, default=None, help_text="The same key again is stored once."

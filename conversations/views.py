@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from twilio.request_validator import RequestValidator
 
@@ -27,6 +28,13 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def bad_request(request, exception=None):
+    """JSON for API clients (a body Django refuses before the API sees it), Django's page for people."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request: the request could not be read."}, status=400)
+    return django_bad_request(request, exception)
 
 
 def not_found(request, exception=None):

@@ -1,7 +1,8 @@
 """REST API of flows: list them, start one for a list of phones."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 
 from conversations.models import Subscriber
 from conversations.phones import normalize_phone
+from conversations.serializers import StrictCharField
 
 from . import services
 from .models import Flow
@@ -31,7 +33,7 @@ class FlowSerializer(serializers.Serializer):
 
 
 class StartRequestSerializer(serializers.Serializer):
-    phones = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=1000)
+    phones = serializers.ListField(child=StrictCharField(max_length=32), min_length=1, max_length=1000)
 
 
 class StartResultSerializer(serializers.Serializer):
@@ -39,17 +41,32 @@ class StartResultSerializer(serializers.Serializer):
     skipped = serializers.DictField(child=serializers.CharField(), help_text="Number to the reason it was skipped.")
 
 
-@extend_schema_view(list=extend_schema(summary="List flows", responses={200: FlowSerializer(many=True)}))
+@extend_schema_view(
+    list=extend_schema(
+        summary="List flows",
+        responses={
+            200: FlowSerializer(many=True),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Missing or wrong token."),
+        },
+    )
+)
 class FlowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Flow.objects.all()
     serializer_class = FlowSerializer
     filter_backends = []
+    pagination_class = None  # a store has tens of flows, not thousands
     lookup_value_regex = r"[0-9]+"
 
     @extend_schema(
         summary="Start the flow for these phone numbers",
         request=StartRequestSerializer,
-        responses={200: StartResultSerializer},
+        responses={
+            200: StartResultSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Validation error, by field."),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Missing or wrong token."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The token's user may not start flows."),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No flow with this id."),
+        },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, CanStartRuns])
     def start(self, request, pk=None):

@@ -1,5 +1,6 @@
 """Conversation transcripts through the real inbound API: texts in, replies and stored answers out."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -379,3 +380,12 @@ def test_starting_flows_through_the_api_needs_permission(api, api_user):
     gift = Flow.objects.get(name="Gift finder")
     assert api.post(f"/api/v1/flows/{gift.pk}/start/", {"phones": [PHONE]}, format="json").status_code == 403
     assert not FlowRun.objects.exists()
+
+
+@pytest.mark.parametrize("properties", [{"note": "a\u0000b"}, {"\ud800": 1}, {"items": [{"name": "\udfff"}]}])
+def test_event_properties_postgres_cannot_store_are_refused(api, properties):
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    body = json.dumps({"phone": PHONE, "type": "order_placed", "properties": properties})  # \u escapes, as sent
+    response = api.post("/api/v1/events/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "properties" in response.json()
