@@ -24,7 +24,13 @@ def inbound(inbound) -> bool:
         else None
     )
     with transaction.atomic():
-        run = FlowRun.objects.live().select_for_update().filter(subscriber=inbound.subscriber).first()
+        run = (
+            FlowRun.objects.live()
+            .select_for_update(of=("self",))
+            .filter(subscriber=inbound.subscriber)
+            .select_related("version", "subscriber")
+            .first()
+        )
         if keyword_flow is not None and (run is None or run.flow_id != keyword_flow.pk or run.waiting_for != "reply"):
             started = services.run_start(
                 flow=keyword_flow, subscriber=inbound.subscriber, trigger="keyword", in_reply_to=inbound.message

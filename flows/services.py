@@ -159,7 +159,13 @@ def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
     """An event resumes the subscriber's run waiting for it, and starts the flows it triggers."""
     now = timezone.now()
     with transaction.atomic():
-        run = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).select_related("version").first()
+        run = (
+            FlowRun.objects.live()
+            .select_for_update(of=("self",))
+            .filter(subscriber=subscriber)
+            .select_related("version", "subscriber")
+            .first()
+        )
         if run is not None and run.waiting_for == "event":
             given = engine.Event(event.type, now, dict(event.properties), random=random.random())
             outcome = engine.step(run.version.definition, run.state, given, engine_context(subscriber))
@@ -219,7 +225,7 @@ def _finish(run: FlowRun, status: str, reason: str, now: datetime) -> None:
 
 
 def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None = None, now: datetime) -> None:
-    subscriber = Subscriber.objects.get(pk=run.subscriber_id)
+    subscriber = run.subscriber  # loaded with the run, in this transaction
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
