@@ -17,6 +17,7 @@ from .personalize import render
 
 MAX_STEPS = 50  # nodes run for one input before the loop guard ends the run
 DEFAULT_RETRIES = 2
+DEFAULT_REPLY_WAIT_MINUTES = 7 * 24 * 60
 DEFAULT_NUDGE = "Sorry, I didn't catch that. {question}"
 
 ACTIVE, WAITING, COMPLETED, EXPIRED, INTERRUPTED = "active", "waiting", "completed", "expired", "interrupted"
@@ -271,9 +272,9 @@ class _Run:
         self._await_reply(node)
 
     def _await_reply(self, node):
-        no_reply = node.get("no_reply") or {}
-        minutes = no_reply.get("after_minutes")
-        self.wait(self.now + timedelta(minutes=minutes) if minutes else None, "reply")
+        # Without a no_reply path a run still never waits forever: it expires after DEFAULT_REPLY_WAIT.
+        minutes = (node.get("no_reply") or {}).get("after_minutes") or DEFAULT_REPLY_WAIT_MINUTES
+        self.wait(self.now + timedelta(minutes=minutes), "reply")
 
     def answer(self, text: str) -> None:
         node = self.node()

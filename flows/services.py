@@ -83,23 +83,28 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
 # --- The engine's view of a subscriber -------------------------------------------------------------------------
 
 
-def engine_context(subscriber: Subscriber) -> engine.Context:
-    questions = {
+def attribute_questions() -> dict[str, engine.Question]:
+    """How answers to each attribute are read, from the attribute definitions (one query)."""
+    return {
         d.key: engine.Question(
             d.type, d.label, tuple(Option(o["value"], o["label"], tuple(o.get("synonyms", []))) for o in d.options)
         )
         for d in AttributeDefinition.objects.all()
     }
+
+
+def engine_context(subscriber: Subscriber, questions: dict[str, engine.Question] | None = None) -> engine.Context:
+    """What the engine may know of a subscriber; pass `questions` when stepping many runs at once."""
     return engine.Context(
         first_name=subscriber.first_name,
         last_name=subscriber.last_name,
         phone=subscriber.phone,
         status=subscriber.status,
-        tags=frozenset(subscriber.tags.values_list("name", flat=True)),
+        tags=frozenset(tag.name for tag in subscriber.tags.all()),
         attributes=dict(subscriber.attributes),
         time_zone=subscriber.time_zone or default_time_zone_for_phone(subscriber.phone),
         store=settings.PARLEY_STORE_NAME,
-        questions=questions,
+        questions=questions if questions is not None else attribute_questions(),
     )
 
 
@@ -186,14 +191,16 @@ def runs_process_due(now: datetime | None = None) -> int:
                 FlowRun.objects.due(now)
                 .order_by("wake_at")
                 .select_for_update(skip_locked=True, of=("self",))
-                .select_related("version", "subscriber")[:DUE_BATCH]
+                .select_related("version", "subscriber")
+                .prefetch_related("subscriber__tags")[:DUE_BATCH]
             )
+            questions = attribute_questions()
             for run in due:
                 outcome = engine.step(
                     run.version.definition,
                     run.state,
                     engine.Timeout(now, random=random.random()),
-                    engine_context(run.subscriber),
+                    engine_context(run.subscriber, questions),
                 )
                 if outcome.consumed:
                     _apply(run, outcome, now=now)
@@ -219,6 +226,19 @@ def _finish(run: FlowRun, status: str, reason: str, now: datetime) -> None:
     FlowRun.objects.filter(pk=run.pk).update(
         status=status, state=state, waiting_for="", wake_at=None, end_reason=reason[:255], ended_at=now
     )
+    _cancel_waiting_texts(run, before=now, reason=reason)
+
+
+def _cancel_waiting_texts(run: FlowRun, *, before: datetime, reason: str) -> int:
+    """A run that ended takes back the texts it queued earlier that still wait (a reminder held overnight)."""
+    return Message.objects.filter(
+        origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED, created_at__lt=before
+    ).update(
+        status=Message.Status.FAILED,
+        error_code="flow_ended",
+        error_message=f"cancelled: the flow run ended first ({reason})"[:255],
+        updated_at=before,
+    )
 
 
 # --- Applying the engine's effects ---------------------------------------------------------------------------
@@ -229,13 +249,16 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
-    results, then_start = [], []
+    results, then_start, queued = [], [], []
     for effect in outcome.effects:
         if isinstance(effect, engine.Send):
-            _send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url)
+            queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url))
         elif isinstance(effect, engine.SendOffer):
             code = effect.code or _claim_offer(effect.pool, subscriber, run, now)
-            _send(run, subscriber, effect.text.replace("{{ offer_code }}", code), purpose, in_reply_to)
+            if code:  # never a text that promises a code and has none
+                queued.append(
+                    _send(run, subscriber, effect.text.replace("{{ offer_code }}", code), purpose, in_reply_to)
+                )
         elif isinstance(effect, engine.SetAttribute):
             try:
                 conversations.subscriber_attributes_set(
@@ -270,8 +293,14 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
         elif isinstance(effect, engine.StartFlow):
             then_start.append(effect.flow)
     FlowResult.objects.bulk_create(results)
-    state = outcome.state
+    state = dict(outcome.state)
+    held_until = max((m.not_before for m in queued if m and m.not_before and m.not_before > now), default=None)
+    if held_until and state.get("waiting_for") == "reply" and state.get("wake_at"):
+        # The question waits for quiet hours to end: the time to answer starts when it is sent.
+        state["wake_at"] = (_parse(state["wake_at"]) + (held_until - now)).isoformat()
     ended = state["status"] in (engine.COMPLETED, engine.EXPIRED, engine.INTERRUPTED)
+    if ended:
+        _cancel_waiting_texts(run, before=now, reason=state["status"])
     end = next((e for e in reversed(outcome.effects) if isinstance(e, engine.End)), None)
     FlowRun.objects.filter(pk=run.pk).update(
         state=state,
@@ -294,9 +323,9 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
             run_start(flow=flow, subscriber=subscriber, trigger="flow", in_reply_to=in_reply_to, now=now)
 
 
-def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> None:
+def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> Message | None:
     try:
-        conversations.message_queue(
+        return conversations.message_queue(
             subscriber=subscriber,
             body=text,
             purpose=purpose,
@@ -307,6 +336,7 @@ def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> None:
         )
     except (conversations.SendRefused, ValidationError) as refused:
         log.info("flow run %s: text not queued: %s", run.pk, refused)
+        return None
 
 
 def _claim_offer(pool: str, subscriber: Subscriber, run: FlowRun, now: datetime) -> str:

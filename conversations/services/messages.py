@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -74,10 +75,13 @@ def recipients_for(
     """What the gate needs to know of each subscriber, with their marketing texts of the last week: one query."""
     sent: dict[int, list[datetime]] = {subscriber.pk: [] for subscriber in subscribers}
     if with_history:
+        # A text another worker is sending has no sent_at yet: it counts from when it was claimed.
         recent = (
             Message.objects.counting_toward_caps()
-            .filter(subscriber_id__in=list(sent), sent_at__gt=now - timedelta(days=7))
-            .values_list("subscriber_id", "sent_at")
+            .filter(
+                Q(sent_at__gt=now - timedelta(days=7)) | Q(status=Message.Status.SENDING), subscriber_id__in=list(sent)
+            )
+            .values_list("subscriber_id", Coalesce("sent_at", "updated_at"))
         )
         for subscriber_id, sent_at in recent:
             sent[subscriber_id].append(sent_at)
@@ -87,7 +91,7 @@ def recipients_for(
             status=subscriber.status,
             opted_out_at=subscriber.opted_out_at,
             last_inbound_at=subscriber.last_inbound_at,
-            zones=tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone])),
+            zones=_zones(subscriber),
             marketing_sent_at=tuple(sent[subscriber.pk]),
         )
         for subscriber in subscribers
@@ -224,12 +228,16 @@ def _record_last_outbound(report: SendReport) -> None:
     report.last_outbound.clear()
 
 
+def _zones(subscriber: Subscriber) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone]))
+
+
 def _validity_period(message: Message, now: datetime) -> int | None:
+    """Marketing only: seconds until the recipient's window closes (None when it is closed)."""
     if message.purpose != Message.Purpose.MARKETING:
         return None
     subscriber = message.subscriber
-    zones = tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone]))
-    recipient = gate.Recipient(subscriber.phone, subscriber.status, None, None, zones)
+    recipient = gate.Recipient(subscriber.phone, subscriber.status, None, None, _zones(subscriber))
     return gate.validity_period(now, recipient, gate_rules())
 
 
@@ -251,8 +259,18 @@ def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime 
         ids = list(due.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        messages = list(Message.objects.filter(id__in=ids).select_related("subscriber").order_by("id"))
-        recipients = recipients_for(list({m.subscriber_id: m.subscriber for m in messages}.values()), now)
+        messages = list(Message.objects.filter(id__in=ids).order_by("id"))
+        # Lock the recipients (in id order, so workers never deadlock): two workers claiming texts for the
+        # same subscriber take turns, and each sees the other's claims when it counts the caps.
+        subscribers = {
+            s.pk: s
+            for s in Subscriber.objects.select_for_update()
+            .filter(pk__in={m.subscriber_id for m in messages})
+            .order_by("pk")
+        }
+        for message in messages:
+            message.subscriber = subscribers[message.subscriber_id]
+        recipients = recipients_for(list(subscribers.values()), now)
         rules = gate_rules()
         sending, changed = [], []
         for message in messages:
@@ -367,6 +385,21 @@ def _paced(messages: list[Message]):
 
 def _deliver(message: Message, provider, report: SendReport) -> None:
     now = timezone.now()
+    validity = _validity_period(message, now)
+    if message.purpose == Message.Purpose.MARKETING and validity is None:
+        # The window closed while it waited for its slot: back to the queue until it opens again.
+        opens = windows.next_open(
+            now, _zones(message.subscriber), gate_rules().window, windows.us_state_rules_for(message.subscriber.phone)
+        )
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED,
+            not_before=opens,
+            claimed_until=None,
+            updated_at=now,
+            hold_reason="quiet hours began before it could be handed over",
+        )
+        report.held += 1
+        return
     # The last check: the subscriber may have said STOP while this message waited for its slot.
     handed_over = (
         Message.objects.filter(pk=message.pk, status=Message.Status.SENDING)
@@ -391,7 +424,7 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
             sender=message.sender,
             media_urls=message.media_urls,
             status_callback=status_callback_url(message),
-            validity_period=_validity_period(message, now),
+            validity_period=validity,
         )
     except ProviderError as error:
         _record_failure(message, error, report)

@@ -233,3 +233,36 @@ def test_the_console_provider_prints_and_marks_sent(console, shopper, daytime):
     assert message.status == "sent"
     shopper.refresh_from_db()
     assert shopper.last_outbound_at is not None
+
+
+def test_a_text_being_sent_by_another_worker_counts_toward_the_cap(shopper, daytime):
+    for index in range(2):
+        Message.objects.create(
+            subscriber=shopper,
+            direction="outbound",
+            body=f"earlier {index}",
+            status="sent",
+            purpose="marketing",
+            origin="campaign",
+            sent_at=daytime - timedelta(hours=2),
+        )
+    message_queue(subscriber=shopper, body="third", purpose="marketing")
+    message_queue(subscriber=shopper, body="fourth", purpose="marketing")
+    assert [m.body for m in outbox_claim(limit=1)] == ["third"]  # now sending, not yet sent
+    assert outbox_claim(limit=1) == []
+    assert Message.objects.get(body="fourth").hold_reason.startswith("frequency cap")
+
+
+def test_marketing_that_reaches_the_provider_after_the_window_closed_waits_for_morning(twilio, shopper, monkeypatch):
+    evening = datetime(2026, 11, 25, 0, 59, 59, tzinfo=UTC)  # 19:59:59 in New York
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    message = message_queue(subscriber=shopper, body="Last call!", purpose="marketing")
+    [claimed] = outbox_claim(limit=1)
+    later = evening + timedelta(seconds=2)  # the worker got to it at 20:00:01
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    from conversations.services.messages import SendReport, _deliver
+
+    _deliver(claimed, TwilioProvider(), SendReport())
+    assert twilio.requests == []
+    message.refresh_from_db()
+    assert (message.status, message.not_before) == ("queued", datetime(2026, 11, 25, 14, 0, tzinfo=UTC))

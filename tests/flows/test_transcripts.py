@@ -389,3 +389,66 @@ def test_event_properties_postgres_cannot_store_are_refused(api, properties):
     response = api.post("/api/v1/events/", body, content_type="application/json")
     assert response.status_code == 400
     assert "properties" in response.json()
+
+
+def test_a_reminder_held_overnight_is_cancelled_when_the_order_comes(api, monkeypatch):
+    from datetime import UTC, datetime
+
+    night = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 21:00 in New York
+    monkeypatch.setattr(timezone, "now", lambda: night)
+    Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    runs_process_due(now=night + timedelta(minutes=61))
+    reminder = Message.objects.get(direction="outbound")
+    # held until 09:00 in both of its zones (a 415 number in a New York profile: Los Angeles opens last)
+    assert reminder.status == "queued" and reminder.not_before.hour == 17
+    later = night + timedelta(minutes=90)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "order_placed"}, format="json")
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.error_code) == ("failed", "flow_ended")
+
+
+def test_the_time_to_answer_starts_when_a_held_question_is_sent(api, monkeypatch):
+    from datetime import UTC, datetime
+
+    from flows.services import run_start
+
+    night = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    monkeypatch.setattr(timezone, "now", lambda: night)
+    poll = Flow.objects.create(
+        name="Poll",
+        trigger="manual",
+        draft={
+            "nodes": [
+                {
+                    "id": "q",
+                    "type": "ask_question",
+                    "answer_type": "yes_no",
+                    "text": "Did it fit?",
+                    "no_reply": {"after_minutes": 60, "next": "nudge"},
+                },
+                {"id": "nudge", "type": "send_message", "text": "No worries!"},
+            ]
+        },
+    )
+    flow_publish(flow=poll)
+    shopper = Subscriber.objects.create(phone=PHONE, status="subscribed", time_zone="America/New_York")
+    run = run_start(flow=poll, subscriber=shopper, trigger="api")
+    run.refresh_from_db()
+    question = Message.objects.get(body="Did it fit?")
+    assert run.wake_at == question.not_before + timedelta(minutes=60)  # 10:00, not 23:00
+    assert runs_process_due(now=night + timedelta(hours=2)) == 0
+
+
+def test_a_question_without_a_no_reply_path_still_expires():
+    from flows import engine as flow_engine
+    from tests.flows.conftest import NOW
+
+    outcome = flow_engine.step(
+        {"nodes": [{"id": "q", "type": "ask_question", "answer_type": "text", "text": "Anything else?"}]},
+        None,
+        flow_engine.Start(NOW),
+        flow_engine.Context(),
+    )
+    assert outcome.state["wake_at"] == (NOW + timedelta(days=7)).isoformat()
