@@ -1,6 +1,11 @@
 """Signals other apps listen to, so that `conversations` never imports them."""
 
+import logging
+
+from django.db import transaction
 from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
 
 # Sent inside the opt-out transaction with `subscriber` and `consent_event`:
 # flows end the subscriber's runs, campaigns drop them from sends in progress.
@@ -13,3 +18,15 @@ subscriber_opted_in = Signal()
 # Sent when an event is stored (not for a duplicate), with `subscriber` and `event`: flows resume runs waiting
 # for it and start the flows it triggers.
 event_recorded = Signal()
+
+
+def send_isolated(signal: Signal, **kwargs) -> None:
+    """Send a signal so that a failing receiver cannot undo what the sender did (an opt-out, a stored event).
+
+    The receivers run in a savepoint; if one fails, their work is rolled back and logged, the sender's stays.
+    """
+    try:
+        with transaction.atomic():
+            signal.send(**kwargs)
+    except Exception:  # noqa: BLE001 - the sender's own work must stand
+        log.exception("a receiver of %r failed; what the sender did stands", signal)

@@ -57,6 +57,8 @@ CARDINALS = {
 }
 SEPARATORS = re.compile(r"\s*(?:,|;|/|&|\+(?!\S)|\band\b|\bor\b|\bplus\b)\s*")
 NEGATIONS = frozenset({"not", "no", "never", "don't", "dont", "isn't", "isnt"})
+# Words that change an option they stand beside: "xtra large" is not large.
+MODIFIERS = frozenset("x xx xxx xtra ex extra super very 2x 3x 4x plus petite tall big small".split())
 YES_WORDS = frozenset(
     "yes y yeah yea yep yup ya sure ok okay absolutely definitely certainly correct right true".split()
 )
@@ -173,9 +175,9 @@ def _by_words(text: str, terms: dict[str, str], options, filler) -> list[str] | 
     leftovers = [w for w in leftovers if not SEPARATORS.fullmatch(w) and w not in {",", ";", "/", "&"}]
     if not found:
         return None
-    # More than a word beside the option name, or a question, makes the reply something else
-    # ("M is sold out?", "is L true to size?"): better to re-ask or hand over than to guess.
-    if len(leftovers) > 1 or (leftovers and _starts_like_a_question(text)):
+    # More than a word beside the option name, a question, or a word that changes the option ("xtra large",
+    # "2x large") makes the reply something else: better to re-ask than to guess.
+    if len(leftovers) > 1 or (leftovers and (_starts_like_a_question(text) or set(leftovers) & MODIFIERS)):
         return []
     return found
 
@@ -190,7 +192,8 @@ def _by_numbers(text: str, terms, options: list[Option], filler) -> list[str] | 
     words = [word for part in parts for word in part.split() if word not in filler]
     if any(word in ORDINALS for word in words):  # "the second one": the ordinal is the answer
         words = [str(ORDINALS[word]) for word in words if word in ORDINALS]
-    words = [str(CARDINALS.get(word, word)) for word in words]
+    if len(text.split()) == 1:  # "two" alone names option 2; "one size" is not an option number
+        words = [str(CARDINALS.get(word, word)) for word in words]
     if not words or not all(re.fullmatch(r"\d+", word) for word in words):
         return None
     chosen = []
@@ -238,9 +241,9 @@ def match_yes_no(reply: str) -> bool | None:
     words = [word for word in normalize(reply).split() if word not in FILLER or word in YES_WORDS | NO_WORDS]
     if not words:
         return True if "👍" in reply else None
-    if words[0] in YES_WORDS and not set(words) & NO_WORDS:
+    if words[0] in YES_WORDS and not set(words) & (NO_WORDS | NEGATIONS):
         return True
-    if words[0] in NO_WORDS or words[:2] in (["not", "really"],):
+    if words[0] in NO_WORDS or set(words) & NEGATIONS:
         return False
     return None
 

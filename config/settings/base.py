@@ -187,7 +187,11 @@ SMS_KICK_WORKER = env_bool("SMS_KICK_WORKER", True)
 # The inbound chain after the compliance keywords: dotted paths of `handle(inbound) -> bool`, first taker wins.
 INBOUND_HANDLERS = ["flows.handlers.inbound"]
 # Timed work that `manage.py process_due` and the every-minute worker task run, in this order.
-DUE_WORK = ["flows.services.runs_process_due", "conversations.services.outbox_send_due"]
+DUE_WORK = [
+    "conversations.services.inbound_process_pending",
+    "flows.services.runs_process_due",
+    "conversations.services.outbox_send_due",
+]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = ["flows.services.flow_templates_load"]
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..models import Event, Subscriber
 from ..phones import normalize_phone
-from ..signals import event_recorded
+from ..signals import event_recorded, send_isolated
 
 
 class UnknownSubscriber(ObjectDoesNotExist):
@@ -42,18 +42,20 @@ def event_record(
         seen = Event.objects.filter(idempotency_key=idempotency_key).first()
         if seen is not None:
             return EventResult(seen, created=False)
-    try:
-        with transaction.atomic():
-            event = Event.objects.create(
-                subscriber=subscriber,
-                type=type,
-                properties=properties or {},
-                occurred_at=occurred_at or timezone.now(),
-                idempotency_key=idempotency_key or None,
-            )
-            event_recorded.send(sender=Event, subscriber=subscriber, event=event)
-    except IntegrityError:
-        return EventResult(Event.objects.get(idempotency_key=idempotency_key), created=False)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(
+                    subscriber=subscriber,
+                    type=type,
+                    properties=properties or {},
+                    occurred_at=occurred_at or timezone.now(),
+                    idempotency_key=idempotency_key or None,
+                )
+        except IntegrityError:  # the same key, sent twice at once
+            return EventResult(Event.objects.get(idempotency_key=idempotency_key), created=False)
+        # Flows react; if they fail, the event stays stored.
+        send_isolated(event_recorded, sender=Event, subscriber=subscriber, event=event)
     return EventResult(event, created=True)
 
 

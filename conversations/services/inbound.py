@@ -10,16 +10,18 @@ first handler that takes the text ends the chain.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import ConsentEvent, Message, Subscriber
 from ..phones import default_time_zone_for_phone, normalize_phone
-from ..signals import subscriber_opted_in
+from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
 from .messages import SendRefused, message_queue
 from .subscribers import subscriber_opt_in, subscriber_opt_out
@@ -129,17 +131,48 @@ def _receive_again(provider_message_id, phone, to_number, body, media_urls) -> I
             provider_message_id=provider_message_id,
             media_urls=media_urls,
         )
+    return _process_stored(existing)
+
+
+def _process_stored(message: Message) -> InboundResult:
+    """Process a stored text whose first processing failed (a repeat delivery, or the sweep)."""
     with transaction.atomic():
-        # Claim the processing of a text whose first processing failed; the row lock makes a concurrent
-        # delivery wait, then find it done.
-        claimed = Message.objects.filter(pk=existing.pk, processed_at__isnull=True).update(processed_at=timezone.now())
+        # Claim it: the row lock makes a concurrent delivery wait, then find it done.
+        claimed = Message.objects.filter(pk=message.pk, processed_at__isnull=True).update(processed_at=timezone.now())
         if not claimed:
-            return _result(existing, created=False)
-        subscriber = Subscriber.objects.select_for_update().get(pk=existing.subscriber_id)
-        result, failure = _process(existing, subscriber)
+            return _result(message, created=False)
+        subscriber = Subscriber.objects.select_for_update().get(pk=message.subscriber_id)
+        result, failure = _process(message, subscriber)
     if failure is not None:
         raise failure
     return result
+
+
+SWEEP_AFTER = timedelta(seconds=30)
+SWEEP_ATTEMPTS = 3
+
+
+def inbound_process_pending(now=None) -> int:
+    """Process again, up to SWEEP_ATTEMPTS times, stored texts whose processing failed (providers rarely retry)."""
+    now = now or timezone.now()
+    pending = (
+        Message.objects.filter(
+            direction=Message.Direction.INBOUND,
+            processed_at__isnull=True,
+            created_at__lt=now - SWEEP_AFTER,
+            attempts__lt=SWEEP_ATTEMPTS,
+        )
+        .select_related("subscriber")
+        .order_by("id")[:100]
+    )
+    done = 0
+    for message in pending:
+        try:
+            _process_stored(message)
+            done += 1
+        except Exception:  # noqa: BLE001 - already logged and counted; the next pass tries again
+            pass
+    return done
 
 
 def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, Exception | None]:
@@ -153,7 +186,7 @@ def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, E
                 _run_handlers(inbound)
     except Exception as error:  # noqa: BLE001 - the text must be kept whatever went wrong
         log.exception("inbound text %s was stored but its processing failed", message.pk)
-        Message.objects.filter(pk=message.pk).update(processed_at=None)
+        Message.objects.filter(pk=message.pk).update(processed_at=None, attempts=F("attempts") + 1)
         message.processed_at = None
         return InboundResult(message=message, subscriber=subscriber, replies=[], created=True), error
     # The subscriber as the handlers left them, and every text queued in answer, whoever queued it.
@@ -193,7 +226,7 @@ def _answer_keyword(inbound: Inbound) -> bool:
             at=message.created_at,
         )
         inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)
-        subscriber_opted_in.send(sender=Subscriber, subscriber=subscriber, message=message)
+        send_isolated(subscriber_opted_in, sender=Subscriber, subscriber=subscriber, message=message)
         return True
     if match and match.kind == keywords.HELP:
         ConsentEvent.objects.create(
@@ -226,4 +259,4 @@ def _result(message: Message, *, created: bool) -> InboundResult:
     return InboundResult(message=message, subscriber=message.subscriber, replies=replies, created=created)
 
 
-__all__ = ["Inbound", "InboundResult", "compliance_text", "inbound_receive"]
+__all__ = ["Inbound", "InboundResult", "compliance_text", "inbound_receive", "inbound_process_pending"]

@@ -21,7 +21,7 @@ from django.utils import timezone
 from .. import attributes as attribute_rules
 from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
 from ..phones import default_time_zone_for_phone, normalize_phone
-from ..signals import subscriber_opted_out
+from ..signals import send_isolated, subscriber_opted_out
 
 _UNSET = object()
 
@@ -316,7 +316,7 @@ def subscriber_opt_out(
         subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])
         event = _consent_record(subscriber, ConsentEvent.Kind.OPT_OUT, source, raw_text, details, at)
         _cancel_pending_messages(subscriber, at)
-        subscriber_opted_out.send(sender=Subscriber, subscriber=subscriber, consent_event=event)
+        send_isolated(subscriber_opted_out, sender=Subscriber, subscriber=subscriber, consent_event=event)
         return event
 
 

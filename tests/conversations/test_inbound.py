@@ -196,3 +196,23 @@ def test_a_text_whose_processing_fails_is_kept_and_processed_on_the_retry(settin
     assert stored.processed_at is not None
     again = inbound_receive(from_number=NEW, body="M", provider_message_id="SMretry")
     assert (again.created, [reply.body for reply in again.replies]) == (False, ["echo: M"])
+
+
+def test_the_sweep_processes_a_failed_text_again_a_few_times(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.services import inbound_process_pending, inbound_receive
+
+    settings.INBOUND_HANDLERS = ["tests.conversations.test_inbound.broken_handler"]
+    SubscriberFactory(phone=NEW, status="subscribed")
+    with pytest.raises(RuntimeError):
+        inbound_receive(from_number=NEW, body="M")  # no provider id: nobody will send it again
+    later = timezone.now() + timedelta(minutes=1)
+    assert inbound_process_pending(now=later) == 0  # still broken: counted, not lost
+    assert Message.objects.get(direction="inbound").attempts == 2
+    settings.INBOUND_HANDLERS = ["tests.conversations.test_inbound.echo_handler"]
+    assert inbound_process_pending(now=later) == 1
+    assert Message.objects.get(direction="outbound").body == "echo: M"
+    assert inbound_process_pending(now=later) == 0

@@ -109,6 +109,11 @@ def test_other_multiple_answers(reply, expected):
         ("diet", "steak"),
         ("gift_recipient", "idk"),
         ("offer_preference", "whatever"),
+        ("size", "xtra large"),
+        ("size", "ex large"),
+        ("size", "2x large"),
+        ("size", "extra extra large"),
+        ("size", "one size"),
     ],
 )
 def test_replies_that_are_no_answer(attribute, reply):
@@ -142,6 +147,9 @@ def test_how_a_reply_matched_is_recorded():
         ("Nope", False),
         ("no thanks", False),
         ("not really", False),
+        ("definitely not", False),
+        ("absolutely not", False),
+        ("yes, but not now", False),
         ("maybe", None),
         ("", None),
     ],

@@ -452,3 +452,23 @@ def test_a_question_without_a_no_reply_path_still_expires():
         flow_engine.Context(),
     )
     assert outcome.state["wake_at"] == (NOW + timedelta(days=7)).isoformat()
+
+
+def test_a_failing_receiver_never_undoes_a_stop_or_loses_an_event(api):
+    from conversations import signals
+
+    def broken(**kwargs):
+        raise RuntimeError("a receiver fell over")
+
+    signals.subscriber_opted_out.connect(broken, dispatch_uid="test-broken-opt-out")
+    signals.event_recorded.connect(broken, dispatch_uid="test-broken-event")
+    try:
+        text(api, "START")
+        assert "unsubscribed" in text(api, "STOP")[0]
+        assert subscriber().status == "unsubscribed"
+        response = api.post("/api/v1/events/", {"phone": PHONE, "type": "order_placed"}, format="json")
+        assert response.status_code == 201
+        assert subscriber().events.filter(type="order_placed").exists()
+    finally:
+        signals.subscriber_opted_out.disconnect(dispatch_uid="test-broken-opt-out")
+        signals.event_recorded.disconnect(dispatch_uid="test-broken-event")
