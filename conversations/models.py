@@ -298,6 +298,7 @@ class Message(models.Model):
     hold_reason = models.CharField(max_length=255, blank=True, help_text="Why a queued message waits.")
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="Sending: the worker's lease.")
+    claim = models.CharField(max_length=32, blank=True, db_default="", help_text="Sending: which claim holds it.")
     attempted_at = models.DateTimeField(
         null=True, blank=True, help_text="When the provider was last called for it (set just before the call)."
     )

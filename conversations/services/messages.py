@@ -292,11 +292,15 @@ def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime 
         if changed:
             Message.objects.bulk_update(changed, ["status", "not_before", "hold_reason", "error_code", "error_message"])
         if sending:
+            claim = uuid.uuid4().hex
             Message.objects.filter(id__in=[m.pk for m in sending]).update(
-                status=Message.Status.SENDING, claimed_until=now + LEASE + _pacing_time(sending), updated_at=now
+                status=Message.Status.SENDING,
+                claim=claim,
+                claimed_until=now + LEASE + _pacing_time(sending),
+                updated_at=now,
             )
             for message in sending:
-                message.status = Message.Status.SENDING
+                message.status, message.claim = Message.Status.SENDING, claim
     return sending
 
 
@@ -391,7 +395,7 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
         opens = windows.next_open(
             now, _zones(message.subscriber), gate_rules().window, windows.us_state_rules_for(message.subscriber.phone)
         )
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
             status=Message.Status.QUEUED,
             not_before=opens,
             claimed_until=None,
@@ -401,15 +405,17 @@ def _deliver(message: Message, provider, report: SendReport) -> None:
         report.held += 1
         return
     # The last check: the subscriber may have said STOP while this message waited for its slot.
+    # Only while this worker's claim holds: if its lease ran out and another worker claimed the text, it is
+    # the other worker's to send.
     handed_over = (
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING)
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim)
         .exclude(
             Q(subscriber__status=Subscriber.Status.UNSUBSCRIBED) & ~Q(purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
         )
         .update(attempted_at=now, attempts=F("attempts") + 1, updated_at=now)
     )
     if not handed_over:
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
             status=Message.Status.FAILED,
             error_code="gate:opted_out",
             error_message="cancelled: the subscriber opted out before it was sent",

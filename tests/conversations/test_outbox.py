@@ -266,3 +266,16 @@ def test_marketing_that_reaches_the_provider_after_the_window_closed_waits_for_m
     assert twilio.requests == []
     message.refresh_from_db()
     assert (message.status, message.not_before) == ("queued", datetime(2026, 11, 25, 14, 0, tzinfo=UTC))
+
+
+def test_a_worker_whose_lease_ran_out_leaves_the_text_to_the_worker_that_took_it_over(twilio, shopper, daytime):
+    from conversations.services.messages import SendReport, _deliver
+
+    message_queue(subscriber=shopper, body="only once", purpose="marketing")
+    [slow] = outbox_claim(limit=1)  # worker A, then stalls past its lease
+    outbox_reclaim_expired(now=daytime + timedelta(minutes=10))
+    [fast] = outbox_claim(limit=1)  # worker B takes it over
+    _deliver(fast, TwilioProvider(), SendReport())
+    _deliver(slow, TwilioProvider(), SendReport())  # A wakes up
+    assert [form["Body"] for form in twilio.sent] == ["only once"]
+    assert Message.objects.get(body="only once").status == "sent"
