@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -549,12 +549,6 @@ def message_status_report(
     return message
 
 
-def outbox_counts() -> dict[str, int]:
-    """How many outbound messages are in each status (for the admin and the benchmarks)."""
-    rows = Message.objects.outbound().values("status").annotate(n=Count("id")).order_by()
-    return {row["status"]: row["n"] for row in rows}
-
-
 __all__ = [
     "SendRefused",
     "SendReport",
@@ -568,5 +562,4 @@ __all__ = [
     "sender_reserve",
     "status_callback_url",
     "message_status_report",
-    "outbox_counts",
 ]

@@ -32,10 +32,6 @@ class SegmentCount:
     segments: int
     units: int  # septets for GSM-7, UTF-16 code units for UCS-2
 
-    @property
-    def characters(self) -> int:
-        return self.units
-
 
 def is_gsm7_char(char: str) -> bool:
     return char in GSM7_BASIC or char in GSM7_EXTENSION
