@@ -30,6 +30,7 @@ from .models import (
     Subscriber,
     Tag,
 )
+from .phones import place_for_phone
 from .sms.encoding import count_segments
 
 FIRST_NAMES = [
@@ -284,6 +285,7 @@ class DemoSeeder:
             last,
             email,
             zone,
+            *place_for_phone(phone),
             source if opted_in else "",
             opted_in,
             opted_out,
@@ -492,6 +494,8 @@ SUBSCRIBER_COLUMNS = [
     "last_name",
     "email",
     "time_zone",
+    "country",
+    "region",
     "consent_source",
     "opted_in_at",
     "opted_out_at",

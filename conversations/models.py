@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
 
+from .phones import place_for_phone
+
 ATTRIBUTE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 ATTRIBUTE_KEY_RE = re.compile(ATTRIBUTE_KEY_PATTERN)
 
@@ -65,6 +67,12 @@ class Subscriber(models.Model):
     time_zone = models.CharField(
         max_length=64, help_text="IANA zone; derived from the phone number unless set by hand."
     )
+    country = models.CharField(
+        max_length=2, blank=True, editable=False, db_index=True, help_text="ISO country of the phone number."
+    )
+    region = models.CharField(
+        max_length=2, blank=True, editable=False, help_text="US state or Canadian province of the phone number."
+    )
     consent_source = models.CharField(
         max_length=32, blank=True, help_text="How the current consent was given (keyword, web, api, import…)."
     )
@@ -86,6 +94,14 @@ class Subscriber(models.Model):
     def __str__(self) -> str:
         name = self.full_name
         return f"{name} ({self.phone})" if name else self.phone
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # Where the number is from follows the number (segments filter on it).
+        if update_fields is None or "phone" in update_fields:
+            self.country, self.region = place_for_phone(self.phone)
+            if update_fields is not None:
+                update_fields = [*update_fields, "country", "region"]
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def full_name(self) -> str:

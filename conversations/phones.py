@@ -10,7 +10,7 @@ from pathlib import Path
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from phonenumbers import NumberParseException
+from phonenumbers import NumberParseException, geocoder
 from phonenumbers import timezone as phone_timezone
 
 _PARSE_ERRORS = {
@@ -91,3 +91,38 @@ def default_time_zone_for_phone(phone: str) -> str:
 def country_for_phone(phone: str) -> str:
     """ISO 3166 region of an E.164 number ("US"), or "" when unknown."""
     return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) or ""
+
+
+# libphonenumber's geocoder names a North American number's place as "City, ST" or as the full
+# state or province name; segments filter on the two-letter code.
+_NORTH_AMERICAN_REGIONS = {
+    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA", "Colorado": "CO",
+    "Connecticut": "CT", "Delaware": "DE", "District of Columbia": "DC", "Washington D.C.": "DC", "Florida": "FL",
+    "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS",
+    "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA", "Michigan": "MI",
+    "Minnesota": "MN", "Mississippi": "MS", "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
+    "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
+    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI",
+    "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
+    "Virginia": "VA", "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
+    "Puerto Rico": "PR", "Alberta": "AB", "British Columbia": "BC", "Manitoba": "MB", "New Brunswick": "NB",
+    "Newfoundland and Labrador": "NL", "Nova Scotia": "NS", "Ontario": "ON", "Prince Edward Island": "PE",
+    "Quebec": "QC", "Saskatchewan": "SK", "Northwest Territories": "NT", "Nunavut": "NU", "Yukon": "YT",
+}  # fmt: skip
+_REGION_CODES = frozenset(_NORTH_AMERICAN_REGIONS.values())
+
+
+@lru_cache(maxsize=8192)
+def place_for_phone(phone: str) -> tuple[str, str]:
+    """(country, state or province) of an E.164 number, e.g. ("US", "CA"); parts that are unknown are ""."""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except NumberParseException:
+        return "", ""
+    country = phonenumbers.region_code_for_number(number) or ""
+    region = ""
+    if country in ("US", "CA"):
+        description = geocoder.description_for_number(number, "en")
+        tail = description.rsplit(", ", 1)[-1]
+        region = tail if tail in _REGION_CODES else _NORTH_AMERICAN_REGIONS.get(description, "")
+    return country, region

@@ -35,6 +35,8 @@ DUE_BATCH = 500
 
 # Triggers that wait while the subscriber is in another run; the others (keyword, api, manual) replace it.
 WAIT_WHEN_BUSY = {"opt_in", "event", "flow"}
+# The event each matched answer writes, so that segments can filter on flow answers.
+FLOW_ANSWER_EVENT = "flow_answer"
 
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
-    results, then_start, queued = [], [], []
+    results, answers, then_start, queued = [], [], [], []
     for effect in outcome.effects:
         if isinstance(effect, engine.Send):
             queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url))
@@ -283,6 +285,16 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
                     value=effect.value,
                 )
             )
+            if effect.category not in ("other", "no_reply"):
+                # Segments read behaviour from events only (they never import flows).
+                answers.append(
+                    Event(
+                        subscriber=subscriber,
+                        type=FLOW_ANSWER_EVENT,
+                        occurred_at=now,
+                        properties={"flow": run.flow_id, "question": effect.node, "answer": effect.value},
+                    )
+                )
         elif isinstance(effect, engine.Handoff):
             Event.objects.create(
                 subscriber=subscriber,
@@ -293,6 +305,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
         elif isinstance(effect, engine.StartFlow):
             then_start.append(effect.flow)
     FlowResult.objects.bulk_create(results)
+    Event.objects.bulk_create(answers)
     state = dict(outcome.state)
     held_until = max((m.not_before for m in queued if m and m.not_before and m.not_before > now), default=None)
     if held_until and state.get("waiting_for") == "reply" and state.get("wake_at"):

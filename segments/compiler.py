@@ -1,0 +1,239 @@
+"""Segment rules to one query: `rules_queryset(rules)` is a `Subscriber` QuerySet.
+
+Every condition becomes a `Q` on the subscriber row (a column, a JSON test on
+`attributes`) or an `EXISTS` subquery (tags, events, messages), and groups combine
+them with AND, OR and NOT, so a segment of any shape is one SQL statement with one
+row per subscriber. Relative windows ("in the last 30 days") are measured from `now`,
+so a segment is computed when asked and never goes stale.
+
+PostgreSQL and SQLite store JSON differently; this module is the one place that
+says how each tests it. Every condition is two-valued (never NULL), so that `not`
+means what it says on both: "not (age > 30)" includes people whose age is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
+from django.db.models.fields.json import HasKey, KeyTransform
+from django.utils import timezone
+
+from conversations.models import AttributeDefinition, Event, Message, Subscriber
+
+from .rules import FIELD_CONDITIONS, rule_kind
+
+SegmentRules = Callable[[int], Mapping | None]
+FLOW_ANSWER_EVENT = "flow_answer"  # written by flows for every matched answer
+LINK_CLICK_EVENT = "link_clicked"  # written by campaigns for every counted click
+COMPARISONS = {"gt", "gte", "lt", "lte"}
+
+
+def rules_queryset(
+    rules: Mapping, *, now: datetime | None = None, segment_rules: SegmentRules | None = None, using: str = "default"
+) -> models.QuerySet:
+    """The subscribers who match `rules` (already cleaned by `rules_clean`), as one query."""
+    compiler = RuleCompiler(now=now or timezone.now(), segment_rules=segment_rules, vendor=connections[using].vendor)
+    return Subscriber.objects.using(using).filter(compiler.q(rules))
+
+
+def _segment_rules_from_database(pk: int) -> Mapping | None:
+    from .models import Segment
+
+    return Segment.objects.filter(pk=pk).values_list("rules", flat=True).first()
+
+
+class RuleCompiler:
+    def __init__(self, *, now: datetime, segment_rules: SegmentRules | None, vendor: str):
+        self.now = now
+        self.segment_rules = segment_rules or _segment_rules_from_database
+        self.postgres = vendor == "postgresql"
+        self._inside: list[int] = []  # segments being expanded, to stop a circle
+        self._text_attributes: set[str] | None = None
+
+    def q(self, rule: Mapping) -> Q:
+        kind = rule_kind(rule)
+        if kind == "all":
+            return _combine([self.q(child) for child in rule["all"]], Q.AND)
+        if kind == "any":
+            return _combine([self.q(child) for child in rule["any"]], Q.OR)
+        if kind == "not":
+            return ~self.q(rule["not"])
+        return getattr(self, f"_{kind}")(rule)
+
+    # --- conditions on the subscriber row -------------------------------------------------------------------
+
+    def _attribute(self, rule) -> Q:
+        return self.json_test("attributes", rule["attribute"], rule["op"], rule.get("value"))
+
+    def _tag(self, rule) -> Q:
+        tagged = Subscriber.tags.through.objects.filter(subscriber_id=OuterRef("pk"), tag__name=rule["tag"])
+        return Q(Exists(tagged))
+
+    def _opted_in(self, rule) -> Q:
+        (how, days), = rule["opted_in"].items()
+        cutoff = self.now - timedelta(days=days)
+        if how == "within_days":
+            return Q(opted_in_at__isnull=False, opted_in_at__gte=cutoff)
+        return Q(opted_in_at__isnull=False, opted_in_at__lt=cutoff)
+
+    def _field(self, rule) -> Q:
+        kind = rule_kind(rule)
+        values = rule[kind] if isinstance(rule[kind], list) else [rule[kind]]
+        return Q(**{f"{FIELD_CONDITIONS[kind]}__in": values})
+
+    _status = _consent_source = _country = _state = _time_zone = _field
+
+    def _segment(self, rule) -> Q:
+        pk = rule["segment"]
+        if pk in self._inside:
+            raise ValidationError(f"segment {pk} refers back to itself")
+        rules = self.segment_rules(pk)
+        if rules is None:
+            raise ValidationError(f"segment {pk} no longer exists; edit the rule that refers to it")
+        self._inside.append(pk)
+        try:
+            return self.q(rules)
+        finally:
+            self._inside.pop()
+
+    # --- behaviour: events and messages -----------------------------------------------------------------------
+
+    def _event(self, rule) -> Q:
+        events = Event.objects.filter(subscriber_id=OuterRef("pk"), type=rule["event"])
+        if rule.get("within_days"):
+            events = events.filter(occurred_at__gte=self.now - timedelta(days=rule["within_days"]))
+        for where in rule.get("where") or ():
+            events = events.filter(self.json_test("properties", where["property"], where["op"], where.get("value")))
+        if rule.get("since_last"):
+            last = Event.objects.filter(subscriber_id=OuterRef(OuterRef("pk")), type=rule["since_last"])
+            events = events.filter(occurred_at__gt=Subquery(last.order_by("-occurred_at").values("occurred_at")[:1]))
+        if rule["op"] == "count_gte":
+            # "At least N" is EXISTS (… OFFSET N-1): the database stops at the Nth row instead of counting them all.
+            return Q(Exists(events.order_by()[rule["count"] - 1 : rule["count"]]))
+        found = Q(Exists(events))
+        return found if rule["op"] == "happened" else ~found
+
+    def _engagement(self, rule) -> Q:
+        cutoff = self.now - timedelta(days=rule["within_days"]) if rule.get("within_days") else None
+        what = rule["engagement"]
+        if what == "clicked":
+            rows = Event.objects.filter(subscriber_id=OuterRef("pk"), type=LINK_CLICK_EVENT)
+            rows = rows.filter(occurred_at__gte=cutoff) if cutoff else rows
+        elif what == "replied":
+            rows = Message.objects.filter(subscriber_id=OuterRef("pk"), direction=Message.Direction.INBOUND)
+            rows = rows.filter(created_at__gte=cutoff) if cutoff else rows
+        else:
+            rows = Message.objects.filter(
+                subscriber_id=OuterRef("pk"),
+                direction=Message.Direction.OUTBOUND,
+                status__in=[Message.Status.SENT, Message.Status.DELIVERED],
+            )
+            rows = rows.filter(sent_at__gte=cutoff) if cutoff else rows
+        found = Q(Exists(rows))
+        return found if rule["op"] == "happened" else ~found
+
+    def _flow(self, rule) -> Q:
+        answers = Event.objects.filter(subscriber_id=OuterRef("pk"), type=FLOW_ANSWER_EVENT)
+        answers = answers.filter(self.json_test("properties", "flow", "eq", rule["flow"]))
+        answers = answers.filter(self.json_test("properties", "question", "eq", rule["question"]))
+        if "answer" in rule:
+            answers = answers.filter(self.json_test("properties", "answer", "contains", rule["answer"]))
+        return Q(Exists(answers))
+
+    # --- JSON tests, the one place where the backends differ ----------------------------------------------------
+
+    def json_test(self, field: str, key: str, op: str, value) -> Q:
+        """A test of `field[key]` (a JSON object column), two-valued on both backends.
+
+        `contains` means: the value is `value`, or is a list that holds it (a list `value` must all be held).
+        """
+        has = Q(HasKey(F(field), key))
+        if op == "is_set":
+            return has
+        if op == "not_set":
+            return ~has
+        if op == "eq":
+            return has & self._equals(field, key, value)
+        if op == "ne":
+            return ~has | (has & ~self._equals(field, key, value))
+        if op == "in":
+            return has & _combine([self._holds(field, key, item) for item in value], Q.OR)
+        if op == "contains":
+            if isinstance(value, str) and self._is_text(field, key):
+                return has & _key_lookup(field, key, "icontains", value)
+            items = value if isinstance(value, list) else [value]
+            return has & _combine([self._holds(field, key, item) for item in items], Q.AND)
+        if op in COMPARISONS:
+            kind = "number" if _is_number(value) else "string"
+            return has & Q(self._json_type_is(field, key, kind)) & _key_lookup(field, key, op, value)
+        raise ValidationError(f"unknown op {op!r}")
+
+    def _equals(self, field, key, value) -> Q:
+        if self.postgres:
+            return Q(**{f"{field}__contains": {key: value}})  # jsonb @>, served by the GIN index
+        return _key_lookup(field, key, "exact", value)
+
+    def _holds(self, field, key, value) -> Q:
+        """The value at `key` is `value` or a list holding it."""
+        if self.postgres:
+            return Q(**{f"{field}__contains": {key: value}}) | Q(**{f"{field}__contains": {key: [value]}})
+        return Q(SQLiteJSONHolds(F(field), key, value))
+
+    def _json_type_is(self, field, key, kind: str):
+        if self.postgres:
+            return models.lookups.Exact(
+                Func(KeyTransform(key, field), function="jsonb_typeof", output_field=models.CharField()), kind
+            )
+        sqlite_types = ["integer", "real"] if kind == "number" else ["text"]
+        json_type = Func(F(field), Value(_json_path(key)), function="json_type", output_field=models.CharField())
+        return models.lookups.In(json_type, sqlite_types)
+
+    def _is_text(self, field, key) -> bool:
+        """Whether `contains` on an attribute means "has the words" (text attributes) rather than "holds"."""
+        if field != "attributes":
+            return False
+        if self._text_attributes is None:
+            text = AttributeDefinition.objects.filter(type=AttributeDefinition.Type.TEXT)
+            self._text_attributes = set(text.values_list("key", flat=True))
+        return key in self._text_attributes
+
+
+class SQLiteJSONHolds(Func):
+    """SQLite: EXISTS (SELECT 1 FROM json_each(field, '$."key"') WHERE value = %s).
+
+    json_each walks a list's items, or yields a single scalar itself, so one test covers both.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, field, key: str, value):
+        super().__init__(field, Value(_json_path(key)), Value(value))
+
+    def as_sql(self, compiler, connection, **extra):
+        field_sql, field_params = compiler.compile(self.source_expressions[0])
+        path_sql, path_params = compiler.compile(self.source_expressions[1])
+        value_sql, value_params = compiler.compile(self.source_expressions[2])
+        sql = f"EXISTS (SELECT 1 FROM json_each({field_sql}, {path_sql}) AS item WHERE item.value = {value_sql})"
+        return sql, (*field_params, *path_params, *value_params)
+
+
+def _key_lookup(field: str, key: str, lookup: str, value) -> Q:
+    # The lookup is always spelled out, so that a key named like one ("in", "contains") stays a key.
+    return Q(**{f"{field}__{key}__{lookup}": value})
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace('"', "") + '"'
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _combine(parts: list[Q], connector: str) -> Q:
+    return Q(*parts, _connector=connector) if len(parts) > 1 else parts[0]
