@@ -495,7 +495,7 @@ SUBSCRIBER_COLUMNS = [
     "email",
     "time_zone",
     "country",
-    "region",
+    "state",
     "consent_source",
     "opted_in_at",
     "opted_out_at",

@@ -70,7 +70,7 @@ class Subscriber(models.Model):
     country = models.CharField(
         max_length=2, blank=True, editable=False, db_index=True, help_text="ISO country of the phone number."
     )
-    region = models.CharField(
+    state = models.CharField(
         max_length=2, blank=True, editable=False, help_text="US state or Canadian province of the phone number."
     )
     consent_source = models.CharField(
@@ -98,9 +98,9 @@ class Subscriber(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         # Where the number is from follows the number (segments filter on it).
         if update_fields is None or "phone" in update_fields:
-            self.country, self.region = place_for_phone(self.phone)
+            self.country, self.state = place_for_phone(self.phone)
             if update_fields is not None:
-                update_fields = [*update_fields, "country", "region"]
+                update_fields = [*update_fields, "country", "state"]
         super().save(*args, update_fields=update_fields, **kwargs)
 
     @property

@@ -28,6 +28,8 @@ class SubscriberSerializer(serializers.ModelSerializer):
             "last_name",
             "email",
             "time_zone",
+            "country",
+            "state",
             "tags",
             "attributes",
             "consent_source",

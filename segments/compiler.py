@@ -74,7 +74,7 @@ class RuleCompiler:
         return Q(Exists(tagged))
 
     def _opted_in(self, rule) -> Q:
-        (how, days), = rule["opted_in"].items()
+        ((how, days),) = rule["opted_in"].items()
         cutoff = self.now - timedelta(days=days)
         if how == "within_days":
             return Q(opted_in_at__isnull=False, opted_in_at__gte=cutoff)

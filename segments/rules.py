@@ -46,7 +46,7 @@ FIELD_CONDITIONS = {
     "status": "status",
     "consent_source": "consent_source",
     "country": "country",
-    "state": "region",
+    "state": "state",
     "time_zone": "time_zone",
 }
 FIELD_CHOICES = {
@@ -117,7 +117,7 @@ def _clean(rule, path: str, context: RuleContext, depth: int):
         problem(f"{path}: groups nest at most {MAX_DEPTH} deep")
         return rule
     if not isinstance(rule, dict):
-        problem(f"{path}: a rule is an object such as {{\"all\": [...]}} or a condition (got {_show(rule)})")
+        problem(f'{path}: a rule is an object such as {{"all": [...]}} or a condition (got {_show(rule)})')
         return rule
     kinds = [key for key in (*GROUP_KEYS, *CONDITION_KINDS) if key in rule]
     if len(kinds) != 1:
@@ -453,7 +453,7 @@ def _describe(rule, definitions, names, top=False) -> str:
     if kind == "tag":
         return f"tagged {rule['tag']}"
     if kind == "opted_in":
-        (how, days), = rule["opted_in"].items()
+        ((how, days),) = rule["opted_in"].items()
         return f"opted in {'in the last' if how == 'within_days' else 'more than'} {_days_text(days)}" + (
             " ago" if how == "more_than_days" else ""
         )
@@ -522,4 +522,3 @@ def _window(rule) -> str:
 
 def _days_text(days: int) -> str:
     return "day" if days == 1 else f"{days} days"
-

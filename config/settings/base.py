@@ -193,7 +193,7 @@ DUE_WORK = [
     "conversations.services.outbox_send_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
-DEMO_LOADERS = ["flows.services.flow_templates_load"]
+DEMO_LOADERS = ["flows.services.flow_templates_load", "segments.services.demo_segments_load"]
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,12 +10,12 @@ def fill_place(apps, schema_editor):
     Subscriber = apps.get_model("conversations", "Subscriber")
     batch = []
     for subscriber in Subscriber.objects.only("id", "phone").iterator(chunk_size=5000):
-        subscriber.country, subscriber.region = place_for_phone(subscriber.phone)
+        subscriber.country, subscriber.state = place_for_phone(subscriber.phone)
         batch.append(subscriber)
         if len(batch) >= 5000:
-            Subscriber.objects.bulk_update(batch, ["country", "region"])
+            Subscriber.objects.bulk_update(batch, ["country", "state"])
             batch = []
-    Subscriber.objects.bulk_update(batch, ["country", "region"])
+    Subscriber.objects.bulk_update(batch, ["country", "state"])
 
 
 class Migration(migrations.Migration):
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="subscriber",
-            name="region",
+            name="state",
             field=models.CharField(
                 blank=True, editable=False, help_text="US state or Canadian province of the phone number.", max_length=2
             ),
