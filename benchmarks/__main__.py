@@ -18,7 +18,7 @@ DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/parley_bench"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="B1,B4", help="comma-separated benchmark ids (default: B1,B4)")
+    parser.add_argument("--only", default="B1,B3,B4,B5", help="comma-separated benchmark ids (default: B1,B3,B4,B5)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each B1 measurement")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a figure misses its target")
     options = parser.parse_args()
@@ -33,9 +33,14 @@ def main() -> int:
     setup_database.prepare()
     django.setup()
 
-    from benchmarks import inbound, send_rate
+    from benchmarks import inbound, segments, send_rate
 
-    runners = {"B1": lambda: inbound.run(seconds=options.seconds), "B4": send_rate.run}
+    runners = {
+        "B1": lambda: inbound.run(seconds=options.seconds),
+        "B3": segments.run_count,
+        "B4": send_rate.run,
+        "B5": segments.run_export,
+    }
     results = []
     for bench_id in [item.strip().upper() for item in options.only.split(",") if item.strip()]:
         if bench_id not in runners:

@@ -160,6 +160,8 @@ def _condition_from_post(rule: dict, path: str, post, definitions) -> dict:
         value = post.get(f"{path}__{name}")
         return value.strip() if isinstance(value, str) else None
 
+    if f"{path}__kind" not in post:
+        return rule  # the row's inputs were not posted: keep it as it was
     old_kind = rule_kind(rule)
     kind = get("kind") or old_kind
     if kind not in KIND_LABELS:

@@ -1,7 +1,7 @@
 """Segment rules: the JSON shape, its validation and its reading in plain English.
 
-A rule is a group (`{"all": [...]}`, `{"any": [...]}`, `{"not": rule}`) or one condition.
-`flows/README.md`'s sibling, `segments/README.md`, documents every condition and
+A rule is a group (`{"all": [...]}`, `{"any": [...]}`, `{"not": rule}`) or one condition;
+`segments/README.md` documents every condition and
 `segments/rules.schema.json` is the JSON Schema of the shape. `rules_clean` checks a rule
 against the store's attribute definitions and segments and returns it with values in
 their stored form ("m" becomes "M"), or raises a ValidationError whose messages name the
@@ -86,11 +86,13 @@ class RuleContext:
     conditions: int = 0
 
     @classmethod
-    def current(cls, segment_id: int | None = None) -> RuleContext:
+    def current(cls, segment_id: int | None = None, definitions=None) -> RuleContext:
         from .models import Segment
 
+        if definitions is None:
+            definitions = list(AttributeDefinition.objects.all())
         return cls(
-            definitions={d.key: d for d in AttributeDefinition.objects.all()},
+            definitions={d.key: d for d in definitions},
             segment_rules=lambda pk: Segment.objects.filter(pk=pk).values_list("rules", flat=True).first(),
             segment_id=segment_id,
         )
@@ -434,6 +436,8 @@ def _describe(rule, definitions, names, top=False) -> str:
         return text if top or len(parts) == 1 else f"({text})"
     if kind == "not":
         inner = rule["not"]
+        if rule_kind(inner) in ("all", "any") and len(inner[rule_kind(inner)]) == 1:
+            return "not " + _describe(inner[rule_kind(inner)][0], definitions, names)
         if rule_kind(inner) == "any":
             return "none of (" + "; ".join(_describe(c, definitions, names, top=True) for c in inner["any"]) + ")"
         return "not " + _describe(inner, definitions, names)

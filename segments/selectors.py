@@ -43,9 +43,10 @@ def members_csv_lines(members: QuerySet[Subscriber], definitions: list[Attribute
     yield buffer.take()
     columns = ["phone", "first_name", "last_name", "email", "status", "country", "state", "time_zone"]
     rows = members.order_by("pk").values_list(*columns, "opted_in_at", "attributes")
-    for *fields, opted_in_at, attributes in rows.iterator(chunk_size=5000):
+    for phone, *fields, opted_in_at, attributes in rows.iterator(chunk_size=5000):
         values = [_cell(attributes.get(key)) for key in keys]
-        writer.writerow([*fields, opted_in_at.isoformat() if opted_in_at else "", *values])
+        fields = [_defused(value) for value in fields]
+        writer.writerow([phone, *fields, opted_in_at.isoformat() if opted_in_at else "", *values])
         yield buffer.take()
 
 
@@ -53,10 +54,15 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ";".join(str(item) for item in value)
+        return _defused(";".join(str(item) for item in value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return _defused(value) if isinstance(value, str) else str(value)
+
+
+def _defused(text: str) -> str:
+    """Text a spreadsheet would run as a formula (=, +, -, @) is written with a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class _Line:

@@ -18,16 +18,16 @@ def _check_name(name: str, exclude_id: int | None = None) -> str:
     return name
 
 
-def _clean_rules(rules, segment_id: int | None):
+def _clean_rules(rules, segment_id: int | None, definitions=None):
     try:
-        return rules_clean(rules, RuleContext.current(segment_id=segment_id))
+        return rules_clean(rules, RuleContext.current(segment_id=segment_id, definitions=definitions))
     except ValidationError as error:
         raise ValidationError({"rules": error.messages}) from None
 
 
-def rules_check(*, rules, segment_id: int | None = None) -> dict:
+def rules_check(*, rules, segment_id: int | None = None, definitions=None) -> dict:
     """The rules with values in stored form, or a ValidationError under `rules` naming every problem."""
-    return _clean_rules(rules, segment_id)
+    return _clean_rules(rules, segment_id, definitions)
 
 
 def segment_create(*, name: str, rules, description: str = "", user=None) -> Segment:

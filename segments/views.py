@@ -120,7 +120,7 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
     preview: list = []
     problems: list[str] = []
     try:
-        cleaned = services.rules_check(rules=rules, segment_id=segment.pk if segment else None)
+        cleaned = services.rules_check(rules=rules, segment_id=segment.pk if segment else None, definitions=definitions)
         members = rules_members(cleaned)
         count = members.count()
         english = rules_english(cleaned, definitions)

@@ -27,6 +27,10 @@ API_PERMISSIONS = [
     "add_event",
     "view_flow",
     "add_flowrun",
+    "view_segment",
+    "add_segment",
+    "change_segment",
+    "delete_segment",
 ]
 
 
