@@ -261,3 +261,42 @@ def problems_by_path(problems: list[str]) -> tuple[dict[str, list[str]], list[st
         else:
             general.append(problem)
     return by_path, general
+
+
+def is_incomplete(rule: Mapping) -> bool:
+    """A row the user has not finished (no value picked yet): left out of the count, refused on save."""
+    kind = rule_kind(rule)
+    if kind == "attribute":
+        return rule.get("op") not in ("is_set", "not_set") and rule.get("value") in (None, "", [])
+    if kind == "flow":
+        return rule.get("flow") == "" or not rule.get("question")
+    if kind == "opted_in":
+        return "" in (rule.get("opted_in") or {"": ""}).values()
+    if kind in ("event", "segment", "tag", *FIELD_CONDITIONS):
+        return rule.get(kind) in ("", [], None)
+    return False
+
+
+def incomplete_paths(group: Group, path: str = ROOT) -> set[str]:
+    """The places of unfinished rows, and of groups with no rows yet."""
+    found = set() if group.children else {path}
+    for index, child in enumerate(group.children):
+        child_path = f"{path}-{index}"
+        if isinstance(child, Group):
+            found |= incomplete_paths(child, child_path)
+        elif is_incomplete(child):
+            found.add(child_path)
+    return found
+
+
+def without_incomplete(group: Group) -> Group:
+    """The tree without unfinished rows and the groups they leave empty."""
+    children = []
+    for child in group.children:
+        if isinstance(child, Group):
+            child = without_incomplete(child)
+            if child.children:
+                children.append(child)
+        elif not is_incomplete(child):
+            children.append(child)
+    return Group(group.mode, children)

@@ -21,11 +21,13 @@ from .builder import (
     OP_LABELS,
     ROOT,
     Group,
+    incomplete_paths,
     new_condition,
     problems_by_path,
     rules_from_tree,
     tree_from_post,
     tree_from_rules,
+    without_incomplete,
 )
 from .models import Segment
 from .rules import ATTRIBUTE_OPS, ENGAGEMENTS, EVENT_OPS, PROPERTY_OPS, rule_kind
@@ -116,11 +118,25 @@ def _messages_of(error: ValidationError) -> list[str]:
 
 def _builder_context(request, tree: Group, segment: Segment | None, definitions) -> dict:
     rules = rules_from_tree(tree)
+    segment_id = segment.pk if segment else None
+    unfinished = incomplete_paths(tree)
     count = english = None
     preview: list = []
     problems: list[str] = []
+    cleaned = None
     try:
-        cleaned = services.rules_check(rules=rules, segment_id=segment.pk if segment else None, definitions=definitions)
+        cleaned = services.rules_check(rules=rules, segment_id=segment_id, definitions=definitions)
+    except ValidationError as error:
+        problems = _messages_of(error)
+    by_path, general = problems_by_path(problems)
+    by_path = {path: messages_ for path, messages_ in by_path.items() if path not in unfinished}
+    if not tree.children:
+        general = []  # an empty builder is a start, not a mistake
+    counted = without_incomplete(tree)
+    if cleaned is None and not general and not by_path and counted.children:
+        # Unfinished rows (no value picked yet) are left out of the count until they are finished.
+        cleaned = services.rules_check(rules=rules_from_tree(counted), segment_id=segment_id, definitions=definitions)
+    if cleaned is not None:
         members = rules_members(cleaned)
         count = members.count()
         english = rules_english(cleaned, definitions)
@@ -129,15 +145,13 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
                 :PREVIEW_SIZE
             ]
         )
-    except ValidationError as error:
-        problems = _messages_of(error)
-    by_path, general = problems_by_path(problems)
     other_segments = Segment.objects.exclude(pk=segment.pk if segment else None).values_list("id", "name")
     options = {
         "definitions": definitions,
         "by_key": {definition.key: definition for definition in definitions},
         "segments": list(other_segments),
         "problems": by_path,
+        "unfinished": unfinished,
     }
     shown_keys = [definition.key for definition in definitions][:4]
     return {
@@ -147,7 +161,7 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
         "count": count,
         "english": english,
         "problems": general,
-        "has_problems": bool(problems),
+        "blocked": bool(general or by_path),
         "preview": [_preview_row(member, shown_keys, options["by_key"]) for member in preview],
         "preview_columns": [options["by_key"][key].label for key in shown_keys],
         "total": Subscriber.objects.count() if count is not None else None,
@@ -188,6 +202,7 @@ def _view_node(node, path: str, options: dict) -> dict:
         "kind": kind,
         "rule": node,
         "problems": options["problems"].get(path, []),
+        "unfinished": path in options["unfinished"],
     }
     if kind == "attribute":
         definition = options["by_key"].get(node.get("attribute"))

@@ -66,6 +66,8 @@ def test_the_count_follows_each_condition_as_it_is_added(staff, shoppers):
 
     html = refresh(staff, vegan, action="add_condition:r")
     assert 'name="r-1__kind"' in html
+    assert count_in(html) == "2"  # the new row has no value yet: it is not counted, and not an error
+    assert "Pick a value to count this condition." in html and "errornote" not in html
 
     # The new row becomes an event condition, then counts.
     html = refresh(staff, {"all": [*vegan["all"], {"attribute": "diet", "op": "contains"}]}, {"r-1__kind": "event"})
