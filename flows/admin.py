@@ -4,10 +4,15 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from segments.models import Segment
+from segments.selectors import segment_members
 
 from . import services
-from .models import Flow, FlowResult, FlowRun, FlowVersion, OfferCode
+from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
 
 
 class FlowForm(forms.ModelForm):
@@ -45,6 +50,26 @@ def publish(modeladmin, request, queryset):
             modeladmin.message_user(request, f"{flow}: published version {version.number}.", messages.SUCCESS)
 
 
+class FlowLaunchInline(admin.TabularInline):
+    model = FlowLaunch
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Starts for a segment"
+    fields = ["created_at", "segment_name", "audience", "status", "started", "skipped", "end_reason", "requested_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LaunchForm(forms.Form):
+    segment = forms.ModelChoiceField(queryset=Segment.objects.all(), empty_label="Choose a segment")
+    confirmed_segment = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
@@ -52,6 +77,50 @@ class FlowAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     search_fields = ["name"]
     actions = [publish]
+    inlines = [FlowLaunchInline]
+
+    def get_urls(self):
+        launch = self.admin_site.admin_view(self.launch_view)
+        return [path("<int:object_id>/launch/", launch, name="flows_flow_launch"), *super().get_urls()]
+
+    def launch_view(self, request, object_id):
+        """Start the flow for every member of a segment: choose, see how many, confirm."""
+        flow = get_object_or_404(Flow, pk=object_id)
+        if not request.user.has_perms(["flows.add_flowrun", "segments.view_segment"]):
+            raise PermissionDenied
+        form = LaunchForm(request.POST or None)
+        audience = None
+        if request.method == "POST" and form.is_valid():
+            segment = form.cleaned_data["segment"]
+            try:
+                audience = segment_members(segment).count()
+            except ValidationError as error:
+                form.add_error("segment", error)
+            else:
+                if form.cleaned_data["confirmed_segment"] == segment.pk:  # counted and confirmed for this segment
+                    try:
+                        launch = services.flow_launch(flow=flow, segment=segment, user=request.user)
+                    except ValidationError as error:
+                        self.message_user(request, "; ".join(error.messages), messages.ERROR)
+                    else:
+                        self.message_user(
+                            request,
+                            f"Starting {flow.name} for the {launch.audience:,} member(s) of {segment.name}; "
+                            "the worker starts the runs in batches.",
+                            messages.SUCCESS,
+                        )
+                        return redirect("admin:flows_flow_change", flow.pk)
+                form = LaunchForm(initial={"segment": segment, "confirmed_segment": segment.pk})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Start {flow.name} for a segment",
+            "flow": flow,
+            "form": form,
+            "audience": audience,
+            "opts": self.model._meta,
+            "active": flow.status == Flow.Status.ACTIVE and flow.live_version is not None,
+        }
+        return render(request, "admin/flows/flow/launch.html", context)
 
     @admin.display(description="Keywords")
     def keyword_list(self, obj):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from conversations.models import Subscriber
 
@@ -153,3 +154,42 @@ class OfferCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool}: {self.code}"
+
+
+class FlowLaunch(models.Model):
+    """A store's start of a flow for every member of a segment, worked through in batches by the worker.
+
+    The segment's rules are copied at launch and evaluated as of `created_at`, so the audience is the one
+    the store confirmed, whatever happens to the segment later. `last_subscriber_id` is the cursor that
+    makes the work resumable: a batch and its cursor move commit together.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="launches")
+    segment = models.ForeignKey(
+        "segments.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="flow_launches"
+    )
+    segment_name = models.CharField(max_length=100)
+    rules = models.JSONField(help_text="The segment's rules when the flow was launched.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    audience = models.PositiveIntegerField(help_text="Members counted when the store confirmed.")
+    started = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="Opted out, busy in another flow, or not re-entering.")
+    last_subscriber_id = models.BigIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    end_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, help_text="Also the time the segment is evaluated at.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["id"], name="flowlaunch_queued_idx", condition=Q(status="queued"))]
+
+    def __str__(self) -> str:
+        return f"{self.flow} for {self.segment_name} ({self.status})"

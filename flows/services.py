@@ -6,12 +6,13 @@ validating attribute service with source `flow` and the run id, tags, results, w
 
 One live run per subscriber. A second trigger while a run is live:
 - a keyword (the shopper asked for it), the API or a manual start interrupts the live run and starts anew;
-- an opt-in or an event trigger is skipped (the shopper is busy in a conversation).
+- an opt-in, an event trigger or a start for a whole segment is skipped (the shopper is busy in a conversation).
 """
 
 import json
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,17 +25,18 @@ from conversations import services as conversations
 from conversations.models import AttributeDefinition, Event, Message, Subscriber, Tag
 from conversations.phones import default_time_zone_for_phone
 from conversations.sms.keywords import normalize
+from segments.compiler import rules_queryset
 
 from . import definition as flow_definition
 from . import engine
 from .matching import Option
-from .models import Flow, FlowResult, FlowRun, FlowVersion, OfferCode
+from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
 
 log = logging.getLogger(__name__)
 DUE_BATCH = 500
 
-# Triggers that wait while the subscriber is in another run; the others (keyword, api, manual) replace it.
-WAIT_WHEN_BUSY = {"opt_in", "event", "flow"}
+# Triggers that skip a subscriber who is in another run; the others (keyword, api, manual) replace that run.
+WAIT_WHEN_BUSY = {"opt_in", "event", "flow", "segment"}
 # The event each matched answer writes, so that segments can filter on flow answers.
 FLOW_ANSWER_EVENT = "flow_answer"
 
@@ -211,6 +213,87 @@ def runs_process_due(now: datetime | None = None) -> int:
         done += len(due)
         if len(due) < DUE_BATCH:
             return done
+
+
+# --- Starting a flow for a segment --------------------------------------------------------------------------
+
+LAUNCH_BATCH = 200
+
+
+def flow_launch(*, flow: Flow, segment, user=None) -> FlowLaunch:
+    """Queue the start of `flow` for every member of `segment` as of now; the worker starts the runs in batches."""
+    if flow.status != Flow.Status.ACTIVE or flow.live_version is None:
+        raise ValidationError(f"{flow.name} is not active: publish it before starting it for a segment")
+    now = timezone.now()
+    audience = rules_queryset(segment.rules, now=now).count()
+    launch = FlowLaunch.objects.create(
+        flow=flow,
+        segment=segment,
+        segment_name=segment.name,
+        rules=segment.rules,
+        audience=audience,
+        requested_by=user,
+        created_at=now,
+    )
+    if settings.SMS_KICK_WORKER:
+        from django_q.tasks import async_task
+
+        transaction.on_commit(lambda: async_task("flows.tasks.launches_process", task_name="start flow for segment"))
+    return launch
+
+
+def launches_process_due(max_seconds: float = 25.0, batch_size: int = LAUNCH_BATCH) -> int:
+    """Start runs for queued launches, a batch per transaction with its cursor, until done or out of time."""
+    deadline = time.monotonic() + max_seconds
+    started = 0
+    while True:
+        with transaction.atomic():
+            launch = (
+                FlowLaunch.objects.filter(status=FlowLaunch.Status.QUEUED)
+                .select_for_update(skip_locked=True)
+                .select_related("flow")
+                .order_by("id")
+                .first()
+            )
+            if launch is None:
+                return started
+            started += _launch_batch(launch, batch_size)
+        if time.monotonic() >= deadline:
+            return started
+
+
+def _launch_batch(launch: FlowLaunch, batch_size: int) -> int:
+    flow = launch.flow
+    if flow.status != Flow.Status.ACTIVE or flow.live_version is None:
+        return _launch_end(launch, FlowLaunch.Status.CANCELLED, f"{flow.name} was deactivated")
+    try:
+        members = rules_queryset(launch.rules, now=launch.created_at)
+    except ValidationError as error:
+        return _launch_end(launch, FlowLaunch.Status.CANCELLED, "; ".join(error.messages))
+    batch = list(
+        members.filter(pk__gt=launch.last_subscriber_id, created_at__lte=launch.created_at)
+        .order_by("pk")
+        .prefetch_related("tags")[:batch_size]
+    )
+    started = 0
+    for subscriber in batch:
+        if run_start(flow=flow, subscriber=subscriber, trigger="segment") is not None:
+            started += 1
+    launch.started += started
+    launch.skipped += len(batch) - started
+    if batch:
+        launch.last_subscriber_id = batch[-1].pk
+    if len(batch) < batch_size:
+        _launch_end(launch, FlowLaunch.Status.DONE, "")
+    else:
+        launch.save(update_fields=["started", "skipped", "last_subscriber_id"])
+    return started
+
+
+def _launch_end(launch: FlowLaunch, status: str, reason: str) -> int:
+    launch.status, launch.end_reason, launch.finished_at = status, reason, timezone.now()
+    launch.save(update_fields=["status", "end_reason", "finished_at", "started", "skipped", "last_subscriber_id"])
+    return 0
 
 
 def runs_end_for(*, subscriber: Subscriber, reason: str) -> int:

@@ -190,6 +190,7 @@ INBOUND_HANDLERS = ["flows.handlers.inbound"]
 DUE_WORK = [
     "conversations.services.inbound_process_pending",
     "flows.services.runs_process_due",
+    "flows.services.launches_process_due",
     "conversations.services.outbox_send_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
