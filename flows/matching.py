@@ -145,8 +145,33 @@ def match_choice(
         if found:
             return _answer(found, layer.__name__.removeprefix("_by_"), multiple, order)
         if found is not None:  # the layer saw a clear answer it cannot accept ("S and M" for one choice)
-            return None
-    return None
+            break
+    return _leading_answer(reply, options, terms, multiple, question_words)
+
+
+# An answer, punctuation, then a comment: "2 - it arrived broken", "M. Usually a medium", "vegan! mostly".
+LEADING_ANSWER = re.compile(r"^\s*([^\s\-–—:,.!;()]+(?:\s+[^\s\-–—:,.!;()]+){0,2})\s*[-–—:,.!;)]+\s*(\S.*)$", re.S)
+
+
+def _leading_answer(reply: str, options, terms: dict[str, str], multiple: bool, question_words) -> Answer | None:
+    """The answer a reply starts with, when a comment follows that names no other option; never a guessed typo."""
+    leading = LEADING_ANSWER.match(reply)
+    if not leading:
+        return None
+    head, comment = leading.groups()
+    answer = match_choice(head, options, multiple=multiple, question_words=question_words)
+    if answer is None or answer.how == "fuzzy" or _names_an_option(normalize(comment), terms, len(options)):
+        return None
+    return Answer(answer.value, f"{answer.how}+comment")
+
+
+def _names_an_option(text: str, terms: dict[str, str], count: int) -> bool:
+    words = text.split()
+    for term in terms:
+        size = len(term.split())
+        if any(" ".join(words[i : i + size]) == term for i in range(len(words) - size + 1)):
+            return True
+    return any(word.isdigit() and 1 <= int(word) <= count for word in words) or any(w in ORDINALS for w in words)
 
 
 def _answer(values: list[str], how: str, multiple: bool, order: list[str]) -> Answer | None:

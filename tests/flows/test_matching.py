@@ -188,3 +188,32 @@ def test_numbers(reply, expected):
 )
 def test_dates(reply, expected):
     assert match_date(reply, today=date(2026, 11, 24)) == expected
+
+
+SCORES = [Option(str(n), str(n)) for n in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("2 - it arrived broken", "2"),
+        ("4: good but slow shipping", "4"),
+        ("1. never again", "1"),
+        ("5!!! love it", "5"),
+        ("3 — it was fine", "3"),
+        ("2 - arrived late, 3 days", None),  # the comment names another score: ask again
+        ("2, 3", None),
+        ("2 or 3 maybe", None),
+        ("about my order - 2", None),  # the answer does not lead
+    ],
+)
+def test_a_leading_answer_with_a_comment(reply, expected):
+    matched = match_choice(reply, SCORES)
+    assert (matched.value if matched else None) == expected
+
+
+def test_a_leading_answer_is_never_a_guessed_typo_and_names_no_other_option():
+    assert answer("size", "medium - it fits well") == "M"
+    assert answer("size", "M, but L fits better") is None
+    assert answer("size", "mediun - or lrge") is None  # a typo never leads a comment that names another size
+    assert answer("diet", "vegan. mostly at home") == ["vegan"]
