@@ -11,7 +11,8 @@ from django.db.models import Q
 
 from .phones import place_for_phone
 
-ATTRIBUTE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+# A double underscore would read as a path inside the JSON in Django lookups: keys never hold one.
+ATTRIBUTE_KEY_PATTERN = r"^(?!.*__)[a-z][a-z0-9_]{0,62}$"
 ATTRIBUTE_KEY_RE = re.compile(ATTRIBUTE_KEY_PATTERN)
 
 

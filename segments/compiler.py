@@ -13,6 +13,7 @@ means what it says on both: "not (age > 30)" includes people whose age is unknow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -161,6 +162,8 @@ class RuleCompiler:
         if op == "ne":
             return ~has | (has & ~self._equals(field, key, value))
         if op == "in":
+            if self._is_text(field, key):
+                return has & _combine([self._equals(field, key, item) for item in value], Q.OR)
             return has & _combine([self._holds(field, key, item) for item in value], Q.OR)
         if op == "contains":
             if isinstance(value, str) and self._is_text(field, key):
@@ -173,12 +176,15 @@ class RuleCompiler:
         raise ValidationError(f"unknown op {op!r}")
 
     def _equals(self, field, key, value) -> Q:
+        """The value at `key` is `value`, of the same JSON type (text answers ignore case)."""
+        if isinstance(value, str) and self._is_text(field, key):
+            return _key_lookup(field, key, "iexact", value)
         if self.postgres:
             return Q(**{f"{field}__contains": {key: value}})  # jsonb @>, served by the GIN index
-        return _key_lookup(field, key, "exact", value)
+        return Q(SQLiteJSONEquals(F(field), key, value))
 
     def _holds(self, field, key, value) -> Q:
-        """The value at `key` is `value` or a list holding it."""
+        """The value at `key` is `value` or a list holding it, of the same JSON type."""
         if self.postgres:
             return Q(**{f"{field}__contains": {key: value}}) | Q(**{f"{field}__contains": {key: [value]}})
         return Q(SQLiteJSONHolds(F(field), key, value))
@@ -202,24 +208,49 @@ class RuleCompiler:
         return key in self._text_attributes
 
 
-class SQLiteJSONHolds(Func):
-    """SQLite: EXISTS (SELECT 1 FROM json_each(field, '$."key"') WHERE value = %s).
+class _SQLiteJSONTest(Func):
+    """A test of the JSON value at one key on SQLite, strict about JSON types as PostgreSQL's jsonb is.
 
-    json_each walks a list's items, or yields a single scalar itself, so one test covers both.
+    SQLite's json_extract gives true as 1 and "true" as true, so every test also compares json types.
     """
 
     output_field = models.BooleanField()
     conditional = True
+    template = ""
 
     def __init__(self, field, key: str, value):
+        self.json_types = _sqlite_json_types(value)
         super().__init__(field, Value(_json_path(key)), Value(value))
 
     def as_sql(self, compiler, connection, **extra):
-        field_sql, field_params = compiler.compile(self.source_expressions[0])
-        path_sql, path_params = compiler.compile(self.source_expressions[1])
-        value_sql, value_params = compiler.compile(self.source_expressions[2])
-        sql = f"EXISTS (SELECT 1 FROM json_each({field_sql}, {path_sql}) AS item WHERE item.value = {value_sql})"
-        return sql, (*field_params, *path_params, *value_params)
+        parts = [compiler.compile(expression) for expression in self.source_expressions]
+        (field_sql, field_params), (path_sql, path_params), (value_sql, value_params) = parts
+        types = ", ".join(f"'{json_type}'" for json_type in self.json_types)
+        sql = self.template.format(field=field_sql, path=path_sql, value=value_sql, types=types)
+        params = {"field": field_params, "path": path_params, "value": value_params}
+        order = re.findall(r"\{(field|path|value)\}", self.template)
+        return sql, tuple(param for name in order for param in params[name])
+
+
+class SQLiteJSONEquals(_SQLiteJSONTest):
+    template = "(json_type({field}, {path}) IN ({types}) AND json_extract({field}, {path}) = {value})"
+
+
+class SQLiteJSONHolds(_SQLiteJSONTest):
+    """The value is the given one, or a list holding it (json_each walks a list, or yields a scalar itself)."""
+
+    template = (
+        "(json_type({field}, {path}) != 'object' AND EXISTS (SELECT 1 FROM json_each({field}, {path}) AS item "
+        "WHERE item.type IN ({types}) AND item.value = {value}))"
+    )
+
+
+def _sqlite_json_types(value) -> tuple[str, ...]:
+    if isinstance(value, bool):
+        return ("true",) if value else ("false",)
+    if isinstance(value, int | float):
+        return ("integer", "real")
+    return ("text",)
 
 
 def _key_lookup(field: str, key: str, lookup: str, value) -> Q:

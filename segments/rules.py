@@ -54,7 +54,7 @@ FIELD_CHOICES = {
     "consent_source": [value for value, _ in ConsentEvent.Source.choices],
 }
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
-PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+PROPERTY_RE = re.compile(r"^(?!.*__)[A-Za-z_][A-Za-z0-9_]{0,62}$")  # "a__b" would read as a path in Django
 CONDITION_KINDS = (
     "attribute",
     "event",
@@ -301,7 +301,10 @@ def _clean_where(where, path, context):
         _unknown_keys(item, {"property", "op", "value"}, here, context)
         name, op = item.get("property"), item.get("op", "eq")
         if not isinstance(name, str) or not PROPERTY_RE.match(name):
-            context.problems.append(f"{here}.property: a property name such as total (got {_show(name)})")
+            context.problems.append(
+                f"{here}.property: a property name such as total: letters, digits and single underscores "
+                f"(got {_show(name)})"
+            )
         if op not in PROPERTY_OPS:
             context.problems.append(f"{here}.op: one of {', '.join(PROPERTY_OPS)} (got {_show(op)})")
             continue
@@ -344,8 +347,8 @@ def _clean_flow_answer(rule, path, context):
     cleaned = {"flow": flow, "question": question}
     if "answer" in rule:
         answer = rule["answer"]
-        if isinstance(answer, bool) or not isinstance(answer, str | int | float) or answer == "":
-            context.problems.append(f"{path}.answer: the stored answer, such as M (got {_show(answer)})")
+        if not isinstance(answer, str | int | float) or answer == "":  # a yes/no answer is true or false
+            context.problems.append(f"{path}.answer: the stored answer, such as M or true (got {_show(answer)})")
         cleaned["answer"] = answer
     return cleaned
 
@@ -451,7 +454,10 @@ def _describe(rule, definitions, names, top=False) -> str:
         return text + _window(rule)
     if kind == "flow":
         text = f"answered question {rule['question']} of flow {rule['flow']}"
-        return text + (f" with {rule['answer']}" if "answer" in rule else "")
+        if "answer" not in rule:
+            return text
+        answer = rule["answer"]
+        return text + f" with {('yes' if answer else 'no') if isinstance(answer, bool) else answer}"
     if kind == "segment":
         return f"in segment {names.get(rule['segment'], rule['segment'])}"
     if kind == "tag":
@@ -489,10 +495,12 @@ def _describe_attribute(rule, definition) -> str:
     if op == "in":
         many = definition and definition.type == Type.MULTIPLE_CHOICE
         return f"{label} {'includes any of' if many else 'is one of'} {', '.join(shown(v) for v in value)}"
-    text = f"{label} {OP_WORDS[op]} {shown(value)}"
+    words = DATE_OP_WORDS if definition and definition.type == Type.DATE else OP_WORDS
+    text = f"{label} {words.get(op, OP_WORDS[op])} {shown(value)}"
     return text + (" (or not known)" if op == "ne" else "")
 
 
+DATE_OP_WORDS = {"gt": "is after", "gte": "is on or after", "lt": "is before", "lte": "is on or before"}
 EVENT_NAMES = {
     "order_placed": ("placed an order", "placed no order"),
     "cart_abandoned": ("abandoned a cart", "abandoned no cart"),
