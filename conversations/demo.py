@@ -140,6 +140,7 @@ ANSWER_RATES = {
     "age_range": (0.5, [14, 30, 24, 16, 10, 6]),
     "offer_preference": (0.6, [50, 30, 20]),
 }
+REPLIES = ["Thanks!", "Love it 😍", "Do you have this in blue?", "When does the sale end?", "ok", "Got it, thank you"]
 STATUS_WEIGHTS = {Subscriber.Status.SUBSCRIBED: 80, Subscriber.Status.PENDING: 8, Subscriber.Status.UNSUBSCRIBED: 12}
 DISCLOSURE = (
     "By submitting this form, you agree to receive recurring automated marketing text messages from "
@@ -396,27 +397,20 @@ class DemoSeeder:
                     opted_in + timedelta(minutes=2, seconds=offset),
                 )
             )
-        if rng.random() < 0.35:
-            total = round(rng.uniform(18, 240), 2)
-            at = opted_in + timedelta(days=rng.uniform(0, 20))
-            if at < self.now:
-                rows.events.append(
-                    (
-                        subscriber_id,
-                        "order_placed",
-                        json.dumps(
-                            {
-                                "order_id": f"D{subscriber_id}",
-                                "total": total,
-                                "currency": "USD",
-                                "items": rng.randint(1, 4),
-                            }
-                        ),
-                        at,
-                        f"demo-order-{phone}",
-                        at,
-                    )
-                )
+        # Orders: about 45 % bought, some more than once, spread over the last 90 days since they opted in.
+        orders = rng.choices([0, 1, 2, 3], weights=[55, 30, 10, 5])[0]
+        days_in = max(0.1, min(90.0, (self.now - opted_in).total_seconds() / 86400))
+        for number in range(orders):
+            at = self.now - timedelta(days=rng.uniform(0, days_in))
+            properties = {
+                "order_id": f"D{subscriber_id}-{number + 1}",
+                "total": round(rng.uniform(18, 240), 2),
+                "currency": "USD",
+                "items": rng.randint(1, 4),
+            }
+            rows.events.append(
+                (subscriber_id, "order_placed", json.dumps(properties), at, f"demo-order-{phone}-{number + 1}", at)
+            )
         if rng.random() < 0.2:
             at = opted_in + timedelta(days=rng.uniform(0, 30))
             if at < self.now:
@@ -430,6 +424,8 @@ class DemoSeeder:
                         at,
                     )
                 )
+        if plan["status"] == Subscriber.Status.SUBSCRIBED:
+            self._plan_engagement(subscriber_id, opted_in, rng, rows)
         if plan["opted_out"]:
             rows.consent.append(
                 (
@@ -455,6 +451,19 @@ class DemoSeeder:
                 plan["opted_out"] + timedelta(seconds=2),
                 purpose=Message.Purpose.OPT_OUT_CONFIRMATION,
             )
+
+    def _plan_engagement(self, subscriber_id: int, opted_in: datetime, rng: random.Random, rows: Rows) -> None:
+        """Recent replies and link clicks, so that engagement segments ("engaged in the last 30 days") have members."""
+        days_in = max(0.1, min(60.0, (self.now - opted_in).total_seconds() / 86400))
+        if rng.random() < 0.25:
+            at = self.now - timedelta(days=rng.uniform(0, days_in))
+            self._message(
+                rows, subscriber_id, Message.Direction.INBOUND, rng.choice(REPLIES), Message.Origin.SUBSCRIBER, at
+            )
+        if rng.random() < 0.2:
+            at = self.now - timedelta(days=rng.uniform(0, days_in))
+            properties = {"url": rng.choice(["https://shop.example.com/new", "https://shop.example.com/sale"])}
+            rows.events.append((subscriber_id, "link_clicked", json.dumps(properties), at, None, at))
 
     def _message(self, rows: Rows, subscriber_id, direction, body, origin, at, purpose="conversational") -> None:
         inbound = direction == Message.Direction.INBOUND
