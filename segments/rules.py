@@ -391,6 +391,20 @@ def segment_references(rules) -> list[int]:
     return found
 
 
+def attribute_keys(rules) -> list[str]:
+    """The attributes a rule tests, in the order they appear."""
+    found = []
+    if isinstance(rules, dict):
+        if isinstance(rules.get("attribute"), str):
+            found.append(rules["attribute"])
+        for key in ("all", "any"):
+            for child in rules.get(key) or []:
+                found.extend(attribute_keys(child))
+        if "not" in rules:
+            found.extend(attribute_keys(rules["not"]))
+    return list(dict.fromkeys(found))
+
+
 def _check_references(rules, context: RuleContext) -> None:
     """Refuse a rule whose segments lead back to the segment being saved (a cycle), naming the chain."""
     if context.segment_id is None:

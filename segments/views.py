@@ -30,7 +30,7 @@ from .builder import (
     without_incomplete,
 )
 from .models import Segment
-from .rules import ATTRIBUTE_OPS, ENGAGEMENTS, EVENT_OPS, PROPERTY_OPS, rule_kind
+from .rules import ATTRIBUTE_OPS, ENGAGEMENTS, EVENT_OPS, PROPERTY_OPS, attribute_keys, rule_kind
 from .selectors import members_csv_lines, rules_english, rules_members
 
 PREVIEW_SIZE = 20
@@ -153,7 +153,9 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
         "problems": by_path,
         "unfinished": unfinished,
     }
-    shown_keys = [definition.key for definition in definitions][:4]
+    # The preview shows the answers the rule is about first.
+    known = [definition.key for definition in definitions]
+    shown_keys = list(dict.fromkeys([*(k for k in attribute_keys(rules) if k in known), *known]))[:4]
     return {
         "segment": segment,
         "tree": _view_node(tree, ROOT, options),

@@ -191,3 +191,10 @@ def test_refresh_takes_a_fixed_number_of_queries(staff, shoppers, django_assert_
     with django_assert_max_num_queries(14):
         html = refresh(staff, rules)
     assert count_in(html) == "40"
+
+
+def test_the_preview_shows_the_answers_the_rule_is_about_first(staff, shoppers):
+    html = refresh(staff, {"all": [{"attribute": "size", "op": "eq", "value": "M"}]})
+    headers = re.findall(r"<th>([^<]*)</th>", html)
+    assert headers[:4] == ["Phone", "Name", "Status", "Clothing size"]
+    assert count_in(html) == "1"
