@@ -387,3 +387,102 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Conversation(models.Model):
+    """A subscriber's thread in the inbox: one per subscriber, opened and closed as people need to talk."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        CLOSED = "closed", "Closed"
+
+    class Reason(models.TextChoices):
+        INBOUND = "inbound", "A text no keyword or flow handled"
+        HANDOFF = "handoff", "A flow handed off"
+        AGENT = "agent", "An agent started it"
+
+    LIVE = (Status.OPEN, Status.PENDING)
+
+    subscriber = models.OneToOneField(Subscriber, on_delete=models.CASCADE, related_name="conversation")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    unread = models.PositiveIntegerField(default=0, help_text="Inbound texts no agent has seen yet.")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.INBOUND)
+    handoff_note = models.CharField(max_length=255, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        permissions = [("use_inbox", "Can use the inbox: read and answer conversations")]
+        indexes = [models.Index(fields=["status", "-last_message_at"], name="conversation_inbox_idx")]
+
+    def __str__(self) -> str:
+        return f"Conversation with {self.subscriber} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
+
+class ConversationNote(models.Model):
+    """An agent's internal note on a conversation: never sent to the shopper."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CannedResponse(models.Model):
+    """A reply agents pick from a list; personalised like flow texts: {{ first_name|default:"there" }}."""
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HelpdeskDelivery(models.Model):
+    """One webhook call to the store's help desk, with every attempt's outcome: the delivery log."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    event = models.CharField(max_length=64)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "help-desk deliveries"
+        indexes = [models.Index(fields=["next_attempt_at"], name="helpdesk_due_idx", condition=Q(status="pending"))]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.status})"

@@ -30,3 +30,11 @@ def send_isolated(signal: Signal, **kwargs) -> None:
             signal.send(**kwargs)
     except Exception:  # noqa: BLE001 - the sender's own work must stand
         log.exception("a receiver of %r failed; what the sender did stands", signal)
+
+
+# Sent when a conversation opens or reopens, with `conversation`: flows pause the subscriber's runs.
+conversation_opened = Signal()
+
+# Sent when a conversation closes, with `conversation` and `resume_flows` (settings.INBOX_CLOSE_RESUMES_FLOWS):
+# flows resume the paused runs, or end them.
+conversation_closed = Signal()

@@ -16,3 +16,10 @@ def send_due(max_seconds: float = 50.0) -> str:
 def process_due() -> str:
     """All due timed work, every minute: flow waits and timeouts, held texts, retries."""
     return "; ".join(f"{path}: {import_string(path)()}" for path in settings.DUE_WORK)
+
+
+def helpdesk_deliver() -> str:
+    """Post due help-desk webhook deliveries (woken when one is queued; the minute schedule retries)."""
+    from .services import helpdesk_deliver_due
+
+    return f"delivered {helpdesk_deliver_due()}"

@@ -54,3 +54,11 @@ def on_opted_out(sender, subscriber, **kwargs):
 
 def on_event(sender, subscriber, event, **kwargs):
     services.runs_for_event(subscriber=subscriber, event=event)
+
+
+def on_conversation_opened(sender, conversation, **kwargs):
+    services.runs_pause_for(subscriber=conversation.subscriber)
+
+
+def on_conversation_closed(sender, conversation, resume_flows=True, **kwargs):
+    services.runs_resume_for(subscriber=conversation.subscriber, end=not resume_flows)

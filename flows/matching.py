@@ -207,6 +207,17 @@ def _by_words(text: str, terms: dict[str, str], options, filler) -> list[str] | 
     return found
 
 
+def is_question(reply: str) -> bool:
+    """Whether a reply asks something ("do you ship to Canada?", "what sizes do you have")."""
+    text = normalize(reply)
+    return bool(text) and (reply.rstrip().endswith("?") or text.split()[0] in QUESTION_WORDS)
+
+
+QUESTION_WORDS = frozenset(
+    "is are do does did can could will would what which how why when where who whats hows".split()
+)
+
+
 def _starts_like_a_question(text: str) -> bool:
     return text.split()[0] in {"is", "are", "do", "does", "can", "what", "which", "how", "why", "when", "where"}
 

@@ -98,6 +98,9 @@ class FlowRun(models.Model):
     waiting_for = models.CharField(max_length=16, blank=True)
     wake_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=32, blank=True, help_text="What started it: opt_in, keyword, event…")
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while an inbox conversation is open: the run waits for it to close."
+    )
     end_reason = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

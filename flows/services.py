@@ -22,13 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations import services as conversations
-from conversations.models import AttributeDefinition, Event, Message, Subscriber, Tag
+from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
 from conversations.phones import default_time_zone_for_phone
 from conversations.sms.keywords import normalize
 from segments.compiler import rules_queryset
 
 from . import definition as flow_definition
-from . import engine
+from . import engine, matching
 from .matching import Option
 from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
 
@@ -125,6 +125,8 @@ def run_start(
         return None
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED or not _may_enter(flow, subscriber, now):
         return None
+    if Conversation.objects.filter(subscriber=subscriber, status__in=Conversation.LIVE).exists():
+        return None  # a person is talking with them: automation waits
     with transaction.atomic():
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
         if live is not None:
@@ -151,7 +153,8 @@ def _may_enter(flow: Flow, subscriber: Subscriber, now: datetime) -> bool:
 
 
 def run_resume(*, run: FlowRun, text: str, message: Message | None = None, now: datetime | None = None) -> bool:
-    """Give a run the subscriber's reply; False when the run was not waiting for one."""
+    """Give a run the subscriber's reply; False when it was not waiting for one, or the reply is a question of
+    the shopper's own rather than an answer (then the inbound chain goes on to the inbox)."""
     now = now or timezone.now()
     outcome = engine.step(
         run.version.definition,
@@ -159,9 +162,13 @@ def run_resume(*, run: FlowRun, text: str, message: Message | None = None, now: 
         engine.Reply(text, now, random=random.random()),
         engine_context(run.subscriber),
     )
-    if outcome.consumed:
-        _apply(run, outcome, in_reply_to=message, now=now)
-    return outcome.consumed
+    if not outcome.consumed:
+        return False
+    unanswered = any(isinstance(e, engine.Result) and e.category == "other" for e in outcome.effects)
+    if unanswered and matching.is_question(text):
+        return False  # "do you ship to Canada?" is for a person: the inbox takes it and the run pauses
+    _apply(run, outcome, in_reply_to=message, now=now)
+    return True
 
 
 def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
@@ -175,6 +182,11 @@ def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
             .select_related("version", "subscriber")
             .first()
         )
+        if run is not None and run.waiting_for == "event" and run.paused_at is not None:
+            # Paused while a person talks: the event is kept and given to the run when it resumes.
+            held = [*run.state.get("held_events", []), {"type": event.type, "properties": event.properties}]
+            FlowRun.objects.filter(pk=run.pk).update(state={**run.state, "held_events": held})
+            return
         if run is not None and run.waiting_for == "event":
             given = engine.Event(event.type, now, dict(event.properties), random=random.random())
             outcome = engine.step(run.version.definition, run.state, given, engine_context(subscriber))
@@ -213,6 +225,54 @@ def runs_process_due(now: datetime | None = None) -> int:
         done += len(due)
         if len(due) < DUE_BATCH:
             return done
+
+
+# --- Pausing while a person talks ------------------------------------------------------------------------------
+
+
+def runs_pause_for(*, subscriber: Subscriber, now: datetime | None = None) -> int:
+    """An agent took over the conversation: the subscriber's live runs stop their clock until it closes."""
+    now = now or timezone.now()
+    paused = 0
+    with transaction.atomic():
+        for run in FlowRun.objects.live().select_for_update().filter(subscriber=subscriber, paused_at__isnull=True):
+            left = (run.wake_at - now).total_seconds() if run.wake_at else None
+            state = {**run.state, "paused_wake_in": left}
+            FlowRun.objects.filter(pk=run.pk).update(paused_at=now, wake_at=None, state=state, updated_at=now)
+            paused += 1
+    return paused
+
+
+def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime | None = None) -> int:
+    """The conversation closed: paused runs go on where they were (their clock restarts), or end."""
+    now = now or timezone.now()
+    resumed = 0
+    with transaction.atomic():
+        paused = (
+            FlowRun.objects.live()
+            .select_for_update(of=("self",))
+            .filter(subscriber=subscriber, paused_at__isnull=False)
+            .select_related("version", "subscriber")
+        )
+        for run in paused:
+            if end:
+                _finish(run, FlowRun.Status.INTERRUPTED, "ended when the conversation with an agent closed", now)
+                continue
+            state = dict(run.state)
+            left, held = state.pop("paused_wake_in", None), state.pop("held_events", [])
+            wake_at = now + timedelta(seconds=max(0.0, left)) if left is not None else None
+            state["wake_at"] = wake_at.isoformat() if wake_at else None
+            FlowRun.objects.filter(pk=run.pk).update(paused_at=None, wake_at=wake_at, state=state, updated_at=now)
+            run.state, run.paused_at, run.wake_at = state, None, wake_at
+            for event in held:
+                if run.state.get("waiting_for") != "event":
+                    break
+                given = engine.Event(event["type"], now, dict(event["properties"]), random=random.random())
+                outcome = engine.step(run.version.definition, run.state, given, engine_context(subscriber))
+                if outcome.consumed:
+                    _apply(run, outcome, now=now)
+            resumed += 1
+    return resumed
 
 
 # --- Starting a flow for a segment --------------------------------------------------------------------------
@@ -334,7 +394,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
-    results, answers, then_start, queued = [], [], [], []
+    results, answers, then_start, queued, handoffs = [], [], [], [], []
     for effect in outcome.effects:
         if isinstance(effect, engine.Send):
             queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url))
@@ -385,6 +445,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
                 occurred_at=now,
                 properties={"flow": run.flow_id, "run": run.pk, "node": effect.node, "note": effect.note},
             )
+            handoffs.append(effect)
         elif isinstance(effect, engine.StartFlow):
             then_start.append(effect.flow)
     FlowResult.objects.bulk_create(results)
@@ -409,6 +470,9 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
         updated_at=now,
     )
     run.state, run.status = state, state["status"]
+    for handoff in handoffs:  # after the run is saved, so that the conversation can pause it
+        note = f"{run.flow.name}: {handoff.note}" if handoff.note else run.flow.name
+        conversations.conversation_open(subscriber=subscriber, reason=Conversation.Reason.HANDOFF, note=note, at=now)
     for flow_ref in then_start:
         flow = (
             Flow.objects.filter(pk=flow_ref).first()

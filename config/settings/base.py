@@ -150,6 +150,14 @@ TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "10"))
 # The public URL Twilio calls (scheme and host, no trailing slash), for webhook signatures behind a proxy.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
+# --- Inbox and help desk ------------------------------------------------------------
+# Closing a conversation resumes the flow runs it paused (true) or ends them (false).
+INBOX_CLOSE_RESUMES_FLOWS = env("INBOX_CLOSE_RESUMES_FLOWS", "true").lower() in ("1", "true", "yes")
+# The store's help desk: conversation.opened and message.inbound are POSTed here, signed with the secret.
+HELPDESK_WEBHOOK_URL = env("HELPDESK_WEBHOOK_URL", "")
+HELPDESK_WEBHOOK_SECRET = env("HELPDESK_WEBHOOK_SECRET", "")
+HELPDESK_TIMEOUT_SECONDS = float(env("HELPDESK_TIMEOUT_SECONDS", "10"))
+
 # The store's sending number (replies go from the number the shopper texted).
 SMS_SENDER = env("SMS_SENDER", TWILIO_FROM_NUMBER or "+18885550000")
 # Segments per second per sender number: 1 for a long code, 100 for a short code.
@@ -185,13 +193,18 @@ SMS_MAX_ATTEMPTS = int(env("SMS_MAX_ATTEMPTS", "4"))
 # Enqueue a django-q2 sender task after a text is queued (at most once a second per process).
 SMS_KICK_WORKER = env_bool("SMS_KICK_WORKER", True)
 # The inbound chain after the compliance keywords: dotted paths of `handle(inbound) -> bool`, first taker wins.
-INBOUND_HANDLERS = ["flows.handlers.inbound"]
+INBOUND_HANDLERS = [
+    "conversations.services.inbound_to_open_conversation",  # a person is talking with them: automation waits
+    "flows.handlers.inbound",
+    "conversations.services.inbound_open_conversation",  # nothing took the text: a person will
+]
 # Timed work that `manage.py process_due` and the every-minute worker task run, in this order.
 DUE_WORK = [
     "conversations.services.inbound_process_pending",
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
     "conversations.services.outbox_send_due",
+    "conversations.services.helpdesk_deliver_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = ["flows.services.flow_templates_load", "segments.services.demo_segments_load"]

@@ -4,9 +4,13 @@ subscribers.py  subscribers, attributes, consent
 messages.py     the outbox, the send gate around it, the sending worker, delivery reports
 inbound.py      inbound texts: stored first, keywords, then the handler chain
 events.py       events (orders, carts…), recorded once
+inbox.py        conversations with agents: open, reply, notes, assign, close; the inbound chain's inbox handlers
+helpdesk.py     signed webhook deliveries to the store's help desk, retried with backoff
 """
 
 from .events import *  # noqa: F403
+from .helpdesk import *  # noqa: F403
 from .inbound import *  # noqa: F403
+from .inbox import *  # noqa: F403
 from .messages import *  # noqa: F403
 from .subscribers import *  # noqa: F403

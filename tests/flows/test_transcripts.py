@@ -168,7 +168,7 @@ def test_a_low_feedback_score_goes_to_a_person(api):
     assert poll.body.startswith("Hi Lee! How happy are you with your order")
     Subscriber.objects.filter(phone=PHONE).update(last_inbound_at=timezone.now())
     # A score with a comment after it is the score; the comment stays with the answer for the agent.
-    assert text(api, "2, 3?") == ["Just reply a number from 1 to 5."]  # two scores: ask again
+    assert text(api, "2, 3") == ["Just reply a number from 1 to 5."]  # two scores: ask again
     replies = text(api, "2 - it arrived broken")
     assert replies == ["We're sorry to hear that. Someone from our team will text you shortly to make it right."]
     assert FlowResult.objects.get(node="score", category="2").raw_text == "2 - it arrived broken"
