@@ -20,6 +20,9 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 def home(request):
+    """Agents land in the inbox; everyone else in the admin."""
+    if request.user.is_authenticated and not request.user.is_staff and request.user.has_perm("conversations.use_inbox"):
+        return redirect("inbox:home")
     return redirect("admin:index")
 
 

@@ -151,6 +151,9 @@ TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "10"))
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
 # --- Inbox and help desk ------------------------------------------------------------
+# Other apps' additions to the inbox: names of automated texts, and rows beside the thread.
+INBOX_MESSAGE_LABELS = ["flows.selectors.message_labels"]
+INBOX_PANELS = ["flows.selectors.inbox_panel"]
 # Closing a conversation resumes the flow runs it paused (true) or ends them (false).
 INBOX_CLOSE_RESUMES_FLOWS = env("INBOX_CLOSE_RESUMES_FLOWS", "true").lower() in ("1", "true", "yes")
 # The store's help desk: conversation.opened and message.inbound are POSTed here, signed with the secret.
