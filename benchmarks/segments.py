@@ -101,9 +101,9 @@ def run_count() -> list[dict]:
             "measured": f"{orm_ms:.1f} ms (count {orm_count:,})",
             "baseline": f"{hand_ms:.1f} ms hand-written SQL",
             "ratio": ratio,
-            "must": "≤ 1.25×",
+            "must": "≤ 1.25×, < 300 ms",
             "aim": "≤ 1.05×, < 100 ms",
-            "pass": ratio <= 1.25,
+            "pass": ratio <= 1.25 and orm_ms < 300,  # the warm limit on this 2-core machine
             "orm_ms": round(orm_ms, 2),
             "hand_ms": round(hand_ms, 2),
             "runs": RUNS,

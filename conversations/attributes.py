@@ -110,9 +110,9 @@ def _choices_text(definition) -> str:
 def validate_definition(*, key: str, type: str, options) -> dict[str, list[str]]:
     """Errors in a definition, by field; empty when it is valid."""
     errors: dict[str, list[str]] = {}
-    if not isinstance(key, str) or not ATTRIBUTE_KEY_RE.match(key):
+    if not isinstance(key, str) or not ATTRIBUTE_KEY_RE.fullmatch(key):
         errors["key"] = [
-            f"key must start with a lower-case letter and hold only a-z, 0-9 and single underscores (got {key!r})"
+            f"key must start with a lower-case letter and hold only a-z, 0-9 and single inner underscores (got {key!r})"
         ]
     if type not in Type.values:
         errors["type"] = [f"type must be one of {', '.join(Type.values)} (got {type!r})"]

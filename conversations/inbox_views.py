@@ -68,7 +68,7 @@ def conversation_list(request):
     """htmx: the list again (polled), with the same filter and search."""
     context = _list_context(request)
     current = request.GET.get("current", "")
-    context["current"] = Conversation(pk=int(current)) if current.isdigit() else None
+    context["current"] = Conversation(pk=int(current)) if current.isascii() and current.isdecimal() else None
     return render(request, "inbox/inbox.html#conversation-list", context)
 
 
@@ -156,7 +156,7 @@ def assign(request, pk: int):
     who = request.POST.get("assignee", "")
     if who == "me":
         assignee = request.user
-    elif who.isdigit():
+    elif who.isascii() and who.isdecimal() and len(who) <= 12:
         assignee = get_object_or_404(get_user_model(), pk=int(who), is_active=True)
     else:
         assignee = None

@@ -11,8 +11,9 @@ from django.db.models import Q
 
 from .phones import place_for_phone
 
-# A double underscore would read as a path inside the JSON in Django lookups: keys never hold one.
-ATTRIBUTE_KEY_PATTERN = r"^(?!.*__)[a-z][a-z0-9_]{0,62}$"
+# An underscore is always followed by a letter or digit: "a__b" or "total_" would read as a path inside the
+# JSON in Django lookups ("total_" + "__gt"), so keys never hold a double or a trailing one.
+ATTRIBUTE_KEY_PATTERN = r"^[a-z](?:[a-z0-9]|_(?=[a-z0-9])){0,62}$"
 ATTRIBUTE_KEY_RE = re.compile(ATTRIBUTE_KEY_PATTERN)
 
 
@@ -39,7 +40,7 @@ class SubscriberQuerySet(models.QuerySet):
         The JSON functions differ between PostgreSQL and SQLite; this is the one place
         in `conversations` that says how.
         """
-        if not ATTRIBUTE_KEY_RE.match(key):
+        if not ATTRIBUTE_KEY_RE.fullmatch(key):
             raise ValueError(f"invalid attribute key {key!r}")
         single = Q(**{f"attributes__{key}": value})
         table = self.model._meta.db_table

@@ -1,10 +1,14 @@
 """django-q2 entry points: a line or two each, calling a service."""
 
+import logging
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .services import outbox_send_due
 from .services.messages import SENDER_LINGER
+
+log = logging.getLogger(__name__)
 
 
 def send_due(max_seconds: float = 50.0) -> str:
@@ -15,7 +19,19 @@ def send_due(max_seconds: float = 50.0) -> str:
 
 def process_due() -> str:
     """All due timed work, every minute: flow waits and timeouts, held texts, retries."""
-    return "; ".join(f"{path}: {import_string(path)()}" for path in settings.DUE_WORK)
+    return "; ".join(f"{path}: {outcome}" for path, outcome, _ in due_work_run())
+
+
+def due_work_run() -> list[tuple[str, str, Exception | None]]:
+    """Run each piece of settings.DUE_WORK, even when an earlier one fails (logged, and returned)."""
+    outcomes = []
+    for path in settings.DUE_WORK:
+        try:
+            outcomes.append((path, str(import_string(path)()), None))
+        except Exception as error:  # noqa: BLE001 - one broken piece must not stop the sending of texts
+            log.exception("due work %s failed", path)
+            outcomes.append((path, f"failed ({error.__class__.__name__}: {error})", error))
+    return outcomes
 
 
 def helpdesk_deliver() -> str:

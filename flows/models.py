@@ -193,6 +193,12 @@ class FlowLaunch(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["id"], name="flowlaunch_queued_idx", condition=Q(status="queued"))]
+        constraints = [
+            # A double click must not text a segment twice: one queued launch per flow and segment.
+            models.UniqueConstraint(
+                fields=["flow", "segment"], condition=Q(status="queued"), name="flowlaunch_one_queued"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.flow} for {self.segment_name} ({self.status})"

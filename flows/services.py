@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import services as conversations
@@ -26,6 +26,8 @@ from conversations.models import AttributeDefinition, Conversation, Event, Messa
 from conversations.phones import default_time_zone_for_phone
 from conversations.sms.keywords import normalize
 from segments.compiler import rules_queryset
+from segments.models import Segment
+from segments.rules import rules_expanded
 
 from . import definition as flow_definition
 from . import engine, matching
@@ -285,16 +287,24 @@ def flow_launch(*, flow: Flow, segment, user=None) -> FlowLaunch:
     if flow.status != Flow.Status.ACTIVE or flow.live_version is None:
         raise ValidationError(f"{flow.name} is not active: publish it before starting it for a segment")
     now = timezone.now()
-    audience = rules_queryset(segment.rules, now=now).count()
-    launch = FlowLaunch.objects.create(
-        flow=flow,
-        segment=segment,
-        segment_name=segment.name,
-        rules=segment.rules,
-        audience=audience,
-        requested_by=user,
-        created_at=now,
+    # The audience is fixed now: the rules are copied with the segments they use written out in full.
+    rules = rules_expanded(
+        segment.rules, lambda pk: Segment.objects.filter(pk=pk).values_list("rules", flat=True).first()
     )
+    audience = rules_queryset(rules, now=now).count()
+    try:
+        with transaction.atomic():
+            launch = FlowLaunch.objects.create(
+                flow=flow,
+                segment=segment,
+                segment_name=segment.name,
+                rules=rules,
+                audience=audience,
+                requested_by=user,
+                created_at=now,
+            )
+    except IntegrityError:  # a second click while the first launch is still going
+        raise ValidationError(f"{flow.name} is already being started for {segment.name}") from None
     if settings.SMS_KICK_WORKER:
         from django_q.tasks import async_task
 
@@ -337,8 +347,12 @@ def _launch_batch(launch: FlowLaunch, batch_size: int) -> int:
     )
     started = 0
     for subscriber in batch:
-        if run_start(flow=flow, subscriber=subscriber, trigger="segment") is not None:
-            started += 1
+        try:
+            with transaction.atomic():  # one shopper's failure must not stop the launch for everyone
+                if run_start(flow=flow, subscriber=subscriber, trigger="segment") is not None:
+                    started += 1
+        except Exception:  # noqa: BLE001 - logged and counted as skipped; the cursor moves on
+            log.exception("launch %s: could not start %s for subscriber %s", launch.pk, flow.name, subscriber.pk)
     launch.started += started
     launch.skipped += len(batch) - started
     if batch:

@@ -19,7 +19,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Rule")
     def rule(self, segment):
-        return rules_english(segment.rules, self._definitions)
+        return rules_english(segment.rules, self._definitions, self._names)
 
     @admin.display(description="")
     def open_builder(self, segment):
@@ -29,18 +29,19 @@ class SegmentAdmin(admin.ModelAdmin):
         from conversations.models import AttributeDefinition
 
         self._definitions = list(AttributeDefinition.objects.all())
+        self._names = dict(Segment.objects.values_list("id", "name"))
         return super().changelist_view(request, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("segments:new")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not object_id.isdigit():
+        if not (object_id.isascii() and object_id.isdecimal() and len(object_id) <= 12):
             return redirect("admin:segments_segment_changelist")
         return redirect("segments:edit", pk=int(object_id))
 
     def delete_view(self, request, object_id, extra_context=None):
-        if request.method == "POST" and object_id.isdigit():
+        if request.method == "POST" and object_id.isascii() and object_id.isdecimal() and len(object_id) <= 12:
             segment = Segment.objects.filter(pk=int(object_id)).first()
             if segment and self.has_delete_permission(request, segment):
                 try:

@@ -47,7 +47,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "english", "created_at", "updated_at"]
 
     def get_english(self, segment) -> str:
-        return rules_english(segment.rules, self.context.get("definitions"))
+        return rules_english(segment.rules, self.context.get("definitions"), self.context.get("segment_names"))
 
 
 class SegmentUpdateSerializer(SegmentSerializer):
@@ -113,7 +113,11 @@ class SegmentViewSet(viewsets.ModelViewSet):
     def get_serializer_context(self):
         from conversations.models import AttributeDefinition
 
-        return {**super().get_serializer_context(), "definitions": list(AttributeDefinition.objects.all())}
+        return {
+            **super().get_serializer_context(),
+            "definitions": list(AttributeDefinition.objects.all()),
+            "segment_names": dict(Segment.objects.values_list("id", "name")),
+        }
 
     def perform_create(self, serializer):
         data = serializer.validated_data

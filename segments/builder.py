@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from conversations.models import AttributeDefinition
 
-from .rules import ATTRIBUTE_OPS, FIELD_CONDITIONS, rule_kind
+from .rules import ATTRIBUTE_OPS, FIELD_CONDITIONS, MAX_DEPTH, rule_kind
 
 ROOT = "r"
 GROUP_MODES = {"all": "all of", "any": "any of", "none": "none of"}
@@ -89,22 +89,22 @@ def rules_from_tree(group: Group) -> dict:
 def tree_from_post(post, definitions: list[AttributeDefinition]) -> Group:
     """Rebuild the tree from the posted form: last rules, then the inputs, then the action."""
     try:
-        tree = tree_from_rules(json.loads(post.get("rules_json") or "{}"))
-    except (ValueError, TypeError):
-        tree = Group()
+        tree = tree_from_rules(json.loads(post.get("rules_json") or "{}", parse_constant=_refuse_constant))
+    except (ValueError, TypeError, RecursionError):
+        tree = Group("all", [new_condition(definitions)])  # unreadable: start again from one row
     by_key = {definition.key: definition for definition in definitions}
     _apply_inputs(tree, ROOT, post, by_key)
     action, _, path = (post.get("action") or "").partition(":")
     if action in ("add_condition", "add_group"):
         target = _find(tree, path)
-        if isinstance(target, Group):
+        if isinstance(target, Group) and _depth(path) < MAX_DEPTH:
             target.children.append(
                 Group("all", [new_condition(definitions)]) if action == "add_group" else new_condition(definitions)
             )
     elif action == "remove" and path != ROOT:
         parent_path, _, index = path.rpartition("-")
         parent = _find(tree, parent_path)
-        if isinstance(parent, Group) and index.isdigit() and int(index) < len(parent.children):
+        if isinstance(parent, Group) and _is_index(index) and int(index) < len(parent.children):
             del parent.children[int(index)]
     return tree
 
@@ -112,10 +112,22 @@ def tree_from_post(post, definitions: list[AttributeDefinition]) -> Group:
 def _find(tree: Group, path: str):
     node = tree
     for index in path.split("-")[1:]:
-        if not isinstance(node, Group) or not index.isdigit() or int(index) >= len(node.children):
+        if not isinstance(node, Group) or not _is_index(index) or int(index) >= len(node.children):
             return None
         node = node.children[int(index)]
     return node
+
+
+def _is_index(text: str) -> bool:
+    return text.isascii() and text.isdecimal() and len(text) <= 4
+
+
+def _depth(path: str) -> int:
+    return path.count("-")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def new_condition(definitions: list[AttributeDefinition]) -> dict:
@@ -181,7 +193,10 @@ def _condition_from_post(rule: dict, path: str, post, definitions) -> dict:
         if get("where_property"):
             where = {"property": get("where_property"), "op": get("where_op") or "eq"}
             if where["op"] not in ("is_set", "not_set"):
-                where["value"] = _number(get("where_value") or "")
+                old = (
+                    ((rule.get("where") or [{}])[0] or {}).get("value") if isinstance(rule.get("where"), list) else None
+                )
+                where["value"] = _kept(old, get("where_value") or "", _json_scalar)
             built["where"] = [where]
         return built
     if kind == "engagement":
@@ -195,7 +210,8 @@ def _condition_from_post(rule: dict, path: str, post, definitions) -> dict:
     if kind == "flow":
         built = {"flow": _number(get("flow") or ""), "question": get("question") or ""}
         if get("answer"):
-            built["answer"] = get("answer")
+            # Choice answers are stored as text ("2" stays "2"); yes/no answers as true/false.
+            built["answer"] = _kept(rule.get("answer"), get("answer"), _yes_no_or_text)
         return built
     if kind == "segment":
         return {"segment": _number(get("segment") or "")}
@@ -234,6 +250,35 @@ def _attribute_from_post(rule, path, post, get, definitions) -> dict:
         else:
             built["value"] = raw
     return built
+
+
+def _kept(old, text: str, parse):
+    """The value as it was when its input still shows it (so `true` or "1234" keep their type), else parsed."""
+    if old is not None and not isinstance(old, list | dict) and _shown(old) == text:
+        return old
+    return parse(text)
+
+
+def _where_value(rule: dict):
+    where = rule.get("where")
+    first = where[0] if isinstance(where, list) and where else None
+    return first.get("value") if isinstance(first, dict) else None
+
+
+def _shown(value) -> str:
+    return str(value)  # what the template printed into the input
+
+
+def _json_scalar(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return _number(text)
+
+
+def _yes_no_or_text(text: str):
+    lowered = text.lower()
+    return lowered == "true" if lowered in ("true", "false") else text
 
 
 _INTEGER = re.compile(r"^-?\d{1,9}$")

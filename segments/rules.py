@@ -11,9 +11,12 @@ place of the problem, such as `all[1].value: size must be one of S, M, L or XL (
 from __future__ import annotations
 
 import json
+import math
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -54,7 +57,8 @@ FIELD_CHOICES = {
     "consent_source": [value for value, _ in ConsentEvent.Source.choices],
 }
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
-PROPERTY_RE = re.compile(r"^(?!.*__)[A-Za-z_][A-Za-z0-9_]{0,62}$")  # "a__b" would read as a path in Django
+# As attribute keys: no double or trailing underscore, which Django lookups would read as a path.
+PROPERTY_RE = re.compile(r"^(?:[A-Za-z]|_(?=[A-Za-z0-9]))(?:[A-Za-z0-9]|_(?=[A-Za-z0-9])){0,62}$")
 CONDITION_KINDS = (
     "attribute",
     "event",
@@ -151,8 +155,30 @@ def _unknown_keys(rule: Mapping, allowed: set[str], path: str, context: RuleCont
 
 
 def _show(value) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return "(a value too deep to show)"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+MAX_ID = 2**31 - 1
+MAX_NUMBER = 1e15
+MAX_TEXT = 500
+MAX_LIST = 100
+
+
+def _is_plain(value) -> bool:
+    """A value the databases can store and compare: text without NUL, a finite number in range, or yes/no."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value) and abs(value) <= MAX_NUMBER
+    return isinstance(value, str) and "\x00" not in value and len(value) <= MAX_TEXT
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def _days(rule, key: str, path: str, context: RuleContext, *, required: bool = False):
@@ -204,7 +230,7 @@ def _clean_attribute_value(definition, op, value, path, context):
 
 def _clean_one(definition, op, value, path, context):
     if op == "contains" and definition.type == Type.TEXT:
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not value.strip() or not _is_plain(value):
             context.problems.append(f"{path}: contains takes some text (got {_show(value)})")
             return value
         return value.strip()
@@ -223,8 +249,10 @@ def _clean_field(rule, path, context):
     _unknown_keys(rule, {kind}, path, context)
     value = rule[kind]
     values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(item, str) and item.strip() for item in values):
-        context.problems.append(f"{path}.{kind}: a value or a non-empty list of values (got {_show(value)})")
+    if not 0 < len(values) <= MAX_LIST or not all(
+        isinstance(item, str) and item.strip() and len(item) <= 64 and "\x00" not in item for item in values
+    ):
+        context.problems.append(f"{path}.{kind}: a value or a list of up to {MAX_LIST} values (got {_show(value)})")
         return rule
     choices = FIELD_CHOICES.get(kind)
     if kind in ("country", "state"):
@@ -233,6 +261,12 @@ def _clean_field(rule, path, context):
         bad = [item for item in values if not re.fullmatch(r"[A-Z]{2}", item)]
         if bad:
             context.problems.append(f"{path}.{kind}: two-letter codes such as US or CA (got {_show(bad[0])})")
+    if kind == "time_zone":
+        bad = [item for item in values if item not in _time_zones()]
+        if bad:
+            context.problems.append(
+                f"{path}.time_zone: {_show(bad[0])} is not an IANA time zone such as America/Chicago"
+            )
     if choices is not None:
         bad = [item for item in values if item not in choices]
         if bad:
@@ -240,10 +274,15 @@ def _clean_field(rule, path, context):
     return {kind: values if isinstance(value, list) else values[0]}
 
 
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def _clean_tag(rule, path, context):
     _unknown_keys(rule, {"tag"}, path, context)
     tag = rule["tag"]
-    if not isinstance(tag, str) or not tag.strip():
+    if not isinstance(tag, str) or not tag.strip() or len(tag) > 64 or "\x00" in tag:
         context.problems.append(f"{path}.tag: the name of a tag (got {_show(tag)})")
         return rule
     return {"tag": tag.strip()}
@@ -265,7 +304,7 @@ def _clean_event(rule, path, context):
     _unknown_keys(rule, {"event", "op", "count", "within_days", "where", "since_last"}, path, context)
     event_type, op = rule.get("event"), rule.get("op", "happened")
     cleaned = {"event": event_type, "op": op}
-    if not isinstance(event_type, str) or not EVENT_TYPE_RE.match(event_type):
+    if not isinstance(event_type, str) or not EVENT_TYPE_RE.fullmatch(event_type):
         context.problems.append(f"{path}.event: an event type such as order_placed (got {_show(event_type)})")
     if op not in EVENT_OPS:
         context.problems.append(f"{path}.op: one of {', '.join(EVENT_OPS)} (got {_show(op)})")
@@ -280,7 +319,7 @@ def _clean_event(rule, path, context):
         cleaned["within_days"] = _days(rule, "within_days", path, context)
     if "since_last" in rule:
         since = rule["since_last"]
-        if not isinstance(since, str) or not EVENT_TYPE_RE.match(since):
+        if not isinstance(since, str) or not EVENT_TYPE_RE.fullmatch(since):
             context.problems.append(f"{path}.since_last: an event type such as cart_abandoned (got {_show(since)})")
         cleaned["since_last"] = since
     if "where" in rule:
@@ -300,9 +339,9 @@ def _clean_where(where, path, context):
             continue
         _unknown_keys(item, {"property", "op", "value"}, here, context)
         name, op = item.get("property"), item.get("op", "eq")
-        if not isinstance(name, str) or not PROPERTY_RE.match(name):
+        if not isinstance(name, str) or not PROPERTY_RE.fullmatch(name):
             context.problems.append(
-                f"{here}.property: a property name such as total: letters, digits and single underscores "
+                f"{here}.property: a property name such as total: letters, digits, single inner underscores "
                 f"(got {_show(name)})"
             )
         if op not in PROPERTY_OPS:
@@ -312,12 +351,14 @@ def _clean_where(where, path, context):
         if op not in ("is_set", "not_set"):
             value = item.get("value")
             if op == "in":
-                if not isinstance(value, list) or not value or not all(isinstance(v, str | int | float) for v in value):
-                    context.problems.append(f"{here}.value: in takes a non-empty list of values (got {_show(value)})")
+                if not isinstance(value, list) or not 0 < len(value) <= MAX_LIST or not all(map(_is_plain, value)):
+                    context.problems.append(
+                        f"{here}.value: in takes a list of 1 to {MAX_LIST} values (got {_show(value)})"
+                    )
             elif op in ("gt", "gte", "lt", "lte"):
-                if isinstance(value, bool) or not isinstance(value, int | float | str):
+                if isinstance(value, bool) or not _is_plain(value):
                     context.problems.append(f"{here}.value: {op} compares with a number or a date (got {_show(value)})")
-            elif not isinstance(value, str | int | float):  # bool is an int
+            elif not _is_plain(value):
                 context.problems.append(f"{here}.value: a text, number or yes/no value (got {_show(value)})")
             one["value"] = value
         cleaned.append(one)
@@ -340,14 +381,14 @@ def _clean_engagement(rule, path, context):
 def _clean_flow_answer(rule, path, context):
     _unknown_keys(rule, {"flow", "question", "answer"}, path, context)
     flow, question = rule.get("flow"), rule.get("question")
-    if isinstance(flow, bool) or not isinstance(flow, int) or flow < 1:
+    if not _is_id(flow):
         context.problems.append(f"{path}.flow: the id of a flow (got {_show(flow)})")
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str) or not question.strip() or not _is_plain(question) or len(question) > 64:
         context.problems.append(f"{path}.question: the id of the question's node (got {_show(question)})")
     cleaned = {"flow": flow, "question": question}
     if "answer" in rule:
         answer = rule["answer"]
-        if not isinstance(answer, str | int | float) or answer == "":  # a yes/no answer is true or false
+        if not _is_plain(answer) or answer == "":  # a yes/no answer is true or false
             context.problems.append(f"{path}.answer: the stored answer, such as M or true (got {_show(answer)})")
         cleaned["answer"] = answer
     return cleaned
@@ -356,7 +397,7 @@ def _clean_flow_answer(rule, path, context):
 def _clean_segment(rule, path, context):
     _unknown_keys(rule, {"segment"}, path, context)
     pk = rule["segment"]
-    if isinstance(pk, bool) or not isinstance(pk, int):
+    if not _is_id(pk):
         context.problems.append(f"{path}.segment: the id of a segment (got {_show(pk)})")
     elif context.segment_id is not None and pk == context.segment_id:
         context.problems.append(f"{path}.segment: a segment cannot contain itself")
@@ -405,26 +446,61 @@ def attribute_keys(rules) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+MAX_EXPANDED_CONDITIONS = 500
+
+
+class _Circle(Exception):
+    def __init__(self, chain: list[int]):
+        self.chain = chain
+
+
 def _check_references(rules, context: RuleContext) -> None:
-    """Refuse a rule whose segments lead back to the segment being saved (a cycle), naming the chain."""
-    if context.segment_id is None:
-        return
+    """Refuse a rule whose segments lead back to the segment being saved (naming the chain), or that grows past
+    MAX_EXPANDED_CONDITIONS once the segments it uses are counted in. Each segment is expanded once."""
+    sizes: dict[int, int] = {}
 
-    def walk(pk: int, chain: list[int]) -> None:
+    def size(rule, chain: list[int]) -> int:
+        kind = rule_kind(rule) if isinstance(rule, dict) else ""
+        if kind in ("all", "any"):
+            return sum(size(child, chain) for child in rule[kind])
+        if kind == "not":
+            return size(rule["not"], chain)
+        if kind != "segment":
+            return 1 if kind else 0
+        pk = rule["segment"]
         if pk == context.segment_id:
-            context.problems.append(
-                "rules: segments may not refer to each other in a circle ("
-                + " → ".join(f"segment {step}" for step in [context.segment_id, *chain])
-                + ")"
-            )
-            return
-        if pk in chain[:-1]:
-            return
-        for child in segment_references(context.segment_rules(pk) or {}):
-            walk(child, [*chain, child])
+            raise _Circle([context.segment_id, *chain, pk])
+        if pk not in sizes and pk not in chain:
+            sizes[pk] = size(context.segment_rules(pk) or {}, [*chain, pk])
+        return sizes.get(pk, 0)
 
-    for pk in segment_references(rules):
-        walk(pk, [pk])
+    try:
+        total = size(rules, [])
+    except _Circle as circle:
+        steps = " → ".join(f"segment {step}" for step in circle.chain)
+        context.problems.append(f"rules: segments may not refer to each other in a circle ({steps})")
+        return
+    if total > MAX_EXPANDED_CONDITIONS:
+        context.problems.append(
+            f"rules: with the segments it uses the rule has {total} conditions; at most {MAX_EXPANDED_CONDITIONS}"
+        )
+
+
+def rules_expanded(rules, segment_rules: Callable[[int], Mapping | None]):
+    """The rule with every {"segment": id} replaced by that segment's rules (as they are now)."""
+    if not isinstance(rules, dict):
+        return rules
+    kind = rule_kind(rules)
+    if kind in ("all", "any"):
+        return {kind: [rules_expanded(child, segment_rules) for child in rules[kind]]}
+    if kind == "not":
+        return {"not": rules_expanded(rules["not"], segment_rules)}
+    if kind == "segment":
+        referred = segment_rules(rules["segment"])
+        if referred is None:
+            raise ValidationError(f"segment {rules['segment']} no longer exists")
+        return rules_expanded(referred, segment_rules)
+    return rules
 
 
 # --- Plain English -------------------------------------------------------------------------------------------

@@ -23,11 +23,15 @@ def segment_members(segment: Segment, *, now=None) -> QuerySet[Subscriber]:
     return rules_members(segment.rules, now=now)
 
 
-def rules_english(rules: Mapping, definitions: list[AttributeDefinition] | None = None) -> str:
-    """The rule as a sentence, with attribute labels and segment names."""
+def rules_english(
+    rules: Mapping, definitions: list[AttributeDefinition] | None = None, segment_names: dict[int, str] | None = None
+) -> str:
+    """The rule as a sentence, with attribute labels and segment names (pass both when describing many rules)."""
     if definitions is None:
         definitions = list(AttributeDefinition.objects.all())
-    names = dict(Segment.objects.filter(pk__in=segment_references(rules)).values_list("id", "name"))
+    names = segment_names
+    if names is None:
+        names = dict(Segment.objects.filter(pk__in=segment_references(rules)).values_list("id", "name"))
     return describe(rules, definitions={d.key: d for d in definitions}, segment_names=names)
 
 

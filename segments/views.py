@@ -72,7 +72,7 @@ def builder(request, pk: int | None = None):
         description = segment.description if segment else ""
     else:
         return HttpResponseNotAllowed(["GET", "POST"])
-    context = _builder_context(request, tree, segment, definitions)
+    context = _builder_context_or_reset(request, tree, segment, definitions)
     context.update(
         name=name,
         description=description,
@@ -89,8 +89,12 @@ def builder_refresh(request, pk: int | None = None):
     segment = get_object_or_404(Segment, pk=pk) if pk else None
     _require(request, "segments.view_segment")
     definitions = list(AttributeDefinition.objects.all())
-    tree = tree_from_post(request.POST, definitions)
-    return render(request, "segments/builder.html#builder", _builder_context(request, tree, segment, definitions))
+    try:
+        tree = tree_from_post(request.POST, definitions)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        tree = Group("all", [new_condition(definitions)])
+    context = _builder_context_or_reset(request, tree, segment, definitions)
+    return render(request, "segments/builder.html#builder", context)
 
 
 @staff_member_required
@@ -116,6 +120,15 @@ def _messages_of(error: ValidationError) -> list[str]:
     return error.messages
 
 
+def _builder_context_or_reset(request, tree: Group, segment: Segment | None, definitions) -> dict:
+    """The builder's context; a rule the page cannot draw (a hand-made POST) starts again from one row."""
+    try:
+        return _builder_context(request, tree, segment, definitions)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        messages.error(request, "The rule could not be read, so the builder started again from one condition.")
+        return _builder_context(request, Group("all", [new_condition(definitions)]), segment, definitions)
+
+
 def _builder_context(request, tree: Group, segment: Segment | None, definitions) -> dict:
     rules = rules_from_tree(tree)
     segment_id = segment.pk if segment else None
@@ -136,10 +149,12 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
     if cleaned is None and not general and not by_path and counted.children:
         # Unfinished rows (no value picked yet) are left out of the count until they are finished.
         cleaned = services.rules_check(rules=rules_from_tree(counted), segment_id=segment_id, definitions=definitions)
+    can_see_members = request.user.has_perm("conversations.view_subscriber")
     if cleaned is not None:
         members = rules_members(cleaned)
         count = members.count()
         english = rules_english(cleaned, definitions)
+    if cleaned is not None and can_see_members:
         preview = list(
             members.order_by("-id").only("id", "phone", "first_name", "last_name", "status", "attributes")[
                 :PREVIEW_SIZE
@@ -166,7 +181,7 @@ def _builder_context(request, tree: Group, segment: Segment | None, definitions)
         "blocked": bool(general or by_path),
         "preview": [_preview_row(member, shown_keys, options["by_key"]) for member in preview],
         "preview_columns": [options["by_key"][key].label for key in shown_keys],
-        "total": Subscriber.objects.count() if count is not None else None,
+        "can_see_members": can_see_members,
         "group_modes": GROUP_MODES,
         "kind_labels": KIND_LABELS,
         "tags": list(Tag.objects.values_list("name", flat=True)[:500]),

@@ -108,3 +108,22 @@ def test_launching_needs_the_permission_to_start_runs(client, gift_finder, vegan
     assert client.get(f"/admin/flows/flow/{gift_finder.pk}/launch/").status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="add_flowrun"))
     assert client.get(f"/admin/flows/flow/{gift_finder.pk}/launch/").status_code == 200
+
+
+def test_a_second_start_while_the_first_is_queued_is_refused(client, gift_finder, vegans):
+    segment, _ = vegans
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/flows/flow/{gift_finder.pk}/launch/"
+    client.post(url, {"segment": segment.pk, "confirmed_segment": segment.pk})
+    client.post(url, {"segment": segment.pk, "confirmed_segment": segment.pk})  # a double click
+    assert FlowLaunch.objects.count() == 1
+    launches_process_due()
+    asked = Message.objects.filter(direction="outbound", body__startswith="Happy to help!")
+    assert asked.count() == 4  # once each: ana, bo, cy, di
+
+
+def test_a_launch_copies_the_segments_it_uses(gift_finder, vegans):
+    segment, _ = vegans
+    wrapper = segment_create(name="Vegans again", rules={"segment": segment.pk})
+    launch = flow_launch(flow=gift_finder, segment=wrapper)
+    assert launch.rules == {"attribute": "diet", "op": "contains", "value": "vegan"}

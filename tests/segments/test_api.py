@@ -152,3 +152,10 @@ def test_members_and_list_take_a_fixed_number_of_queries(api, shoppers, django_a
     with django_assert_max_num_queries(8):
         response = api.get(f"/api/v1/segments/{segment.pk}/members/?page_size=100")
     assert len(response.json()["results"]) == 32
+
+
+def test_json_nested_too_deep_is_a_clear_400(api, db):
+    body = '{"rules": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = api.post("/api/v1/segments/preview/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]

@@ -188,7 +188,7 @@ def test_refresh_takes_a_fixed_number_of_queries(staff, shoppers, django_assert_
             {"event": "order_placed", "op": "not_happened"},
         ]
     }
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         html = refresh(staff, rules)
     assert count_in(html) == "40"
 
@@ -198,3 +198,56 @@ def test_the_preview_shows_the_answers_the_rule_is_about_first(staff, shoppers):
     headers = re.findall(r"<th>([^<]*)</th>", html)
     assert headers[:4] == ["Phone", "Name", "Status", "Clothing size"]
     assert count_in(html) == "1"
+
+
+@pytest.mark.parametrize(
+    "rules_json, action",
+    [
+        ('{"all": [{"tag": "vip"}]}', "remove:r-²"),
+        ('{"all": [{"tag": "vip"}]}', "add_condition:r-99999999999999999999"),
+        ('{"all": [{"attribute": [1]}]}', ""),
+        ('{"all": [{"opted_in": 5}]}', ""),
+        ('{"all": [{"country": [1, 2]}]}', ""),
+        ('{"all": [{"event": "order_placed", "where": 5}]}', ""),
+        ('{"all": [{"flow": 1, "question": "q", "answer": NaN}]}', ""),
+        ("[" * 5000 + "]" * 5000, ""),
+        ("not json", ""),
+    ],
+)
+def test_a_hand_made_post_never_breaks_the_page(staff, shoppers, rules_json, action):
+    response = staff.post(
+        "/segments/new/refresh/", {"rules_json": rules_json, "action": action}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert "r-0__kind" in response.content.decode()
+
+
+def test_values_keep_their_type_when_a_segment_is_opened_and_saved(staff, db):
+    rules = {
+        "all": [
+            {"flow": 2, "question": "ask_gift_wrap", "answer": True},
+            {
+                "event": "order_placed",
+                "op": "happened",
+                "where": [{"property": "order_id", "op": "eq", "value": "1234"}],
+            },
+        ]
+    }
+    segment = Segment.objects.create(name="Typed", rules=rules)
+    html = staff.get(f"/segments/{segment.pk}/").content.decode()
+    fields = dict(re.findall(r'name="(r-[^"]+)"[^>]*value="([^"]*)"', html))
+    fields.update({"r-0__kind": "flow", "r-1__kind": "event", "r-1__op": "happened", "r-1__where_op": "eq"})
+    data = {"name": "Typed", "rules_json": json.dumps(rules), **fields}
+    assert staff.post(f"/segments/{segment.pk}/", data).status_code == 302
+    segment.refresh_from_db()
+    assert segment.rules["all"][0]["answer"] is True
+    assert segment.rules["all"][1]["where"][0]["value"] == "1234"
+
+
+def test_the_preview_of_members_needs_the_permission_to_view_subscribers(client, shoppers):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_segment"))
+    client.force_login(user)
+    html = refresh(client, {"all": [{"attribute": "diet", "op": "contains", "value": "vegan"}]})
+    assert count_in(html) == "2"
+    assert "+1" not in html and "needs the permission to view subscribers" in html

@@ -185,7 +185,7 @@ BAD_RULES = {
     "a property name with a double underscore": (
         {"event": "order_placed", "where": [{"property": "line__items", "op": "gte", "value": 2}]},
         [
-            "rules.where[0].property: a property name such as total: letters, digits and single underscores "
+            "rules.where[0].property: a property name such as total: letters, digits, single inner underscores "
             '(got "line__items")'
         ],
         True,
@@ -423,3 +423,41 @@ ENGLISH = [
 @pytest.mark.parametrize(("rules", "expected"), ENGLISH, ids=[text[:60] for _, text in ENGLISH])
 def test_plain_english(english, rules, expected):
     assert english(rules) == expected
+
+
+def test_segments_that_use_segments_cannot_grow_past_the_limit():
+    base = segment_create(name="Base", rules={"any": [{"tag": f"t{i}"} for i in range(50)]})
+    tenfold = segment_create(name="Tenfold", rules={"all": [{"segment": base.pk}] * 10})  # 500: allowed
+    with pytest.raises(ValidationError) as error:
+        segment_create(name="Too big", rules={"any": [{"segment": tenfold.pk}, {"segment": tenfold.pk}]})
+    assert error.value.message_dict["rules"] == [
+        "rules: with the segments it uses the rule has 1000 conditions; at most 500"
+    ]
+
+
+@pytest.mark.parametrize(
+    "rules, place",
+    [
+        ({"flow": 2**70, "question": "q"}, "rules.flow"),
+        ({"flow": 1, "question": "q", "answer": 2**70}, "rules.answer"),
+        ({"flow": 1, "question": "q", "answer": float("nan")}, "rules.answer"),
+        (
+            {"event": "order_placed", "where": [{"property": "total", "op": "gt", "value": 1e300}]},
+            "rules.where[0].value",
+        ),
+        (
+            {"event": "order_placed", "where": [{"property": "id", "op": "in", "value": list(range(101))}]},
+            "rules.where[0].value",
+        ),
+        ({"segment": 2**63}, "rules.segment"),
+        ({"tag": "vip\x00"}, "rules.tag"),
+        ({"time_zone": "Mars/Olympus"}, "rules.time_zone"),
+        (
+            {"event": "order_placed", "where": [{"property": "total_", "op": "gt", "value": 1}]},
+            "rules.where[0].property",
+        ),
+        ({"event": "order_placed\n"}, "rules.event"),
+    ],
+)
+def test_values_the_databases_cannot_hold_are_refused(rules, place):
+    assert any(problem.startswith(place + ":") for problem in problems(rules)), problems(rules)

@@ -1,12 +1,14 @@
-from django.conf import settings
-from django.core.management.base import BaseCommand
-from django.utils.module_loading import import_string
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
     help = "Run one pass of all due timed work (settings.DUE_WORK): flow waits and timeouts, then the outbox."
 
     def handle(self, *args, **options):
-        for path in settings.DUE_WORK:
-            result = import_string(path)()
-            self.stdout.write(f"{path}: {result}")
+        from conversations.tasks import due_work_run
+
+        outcomes = due_work_run()
+        for path, outcome, _ in outcomes:
+            self.stdout.write(f"{path}: {outcome}")
+        if any(error for _, _, error in outcomes):
+            raise CommandError("some due work failed; see the log above")
