@@ -13,7 +13,18 @@ from django.utils.http import urlencode
 
 from . import services
 from .attributes import validate_definition
-from .models import AttributeChange, AttributeDefinition, ConsentEvent, Event, Message, Subscriber, Tag
+from .models import (
+    AttributeChange,
+    AttributeDefinition,
+    CannedResponse,
+    ConsentEvent,
+    Conversation,
+    Event,
+    HelpdeskDelivery,
+    Message,
+    Subscriber,
+    Tag,
+)
 from .phones import default_time_zone_for_phone, normalize_phone
 from .selectors import attribute_rows_for
 
@@ -542,3 +553,47 @@ class EventAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
+    """Conversations as a record; agents work them in the inbox (/inbox/)."""
+
+    list_display = [
+        "id",
+        "subscriber_link",
+        "status",
+        "assignee",
+        "unread",
+        "reason",
+        "last_message_at",
+        "inbox_link",
+    ]
+    list_filter = ["status", "reason"]
+    list_select_related = ["subscriber", "assignee"]
+
+    @admin.display(description="")
+    def inbox_link(self, obj):
+        return format_html('<a href="{}">Open in the inbox</a>', reverse("inbox:conversation", args=[obj.pk]))
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["title", "body"]
+    search_fields = ["title", "body"]
+    fields = ["title", "body"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields[
+            "body"
+        ].help_text = 'Personalise with {{ first_name|default:"there" }}, {{ last_name }} or {{ attributes.size }}.'
+        return form
+
+
+@admin.register(HelpdeskDelivery)
+class HelpdeskDeliveryAdmin(ReadOnlyAdmin):
+    """The help-desk webhook's delivery log: every call, its attempts and the last answer."""
+
+    list_display = ["id", "event", "conversation", "status", "attempts", "last_status_code", "last_error", "created_at"]
+    list_filter = ["status", "event"]

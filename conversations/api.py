@@ -12,14 +12,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import services
-from .models import AttributeDefinition, ConsentEvent, Event, Message, Subscriber, Tag
+from .models import AttributeDefinition, ConsentEvent, Conversation, Event, Message, Subscriber, Tag
+from .pagination import NewestFirstCursorPagination
 from .phones import normalize_phone
 from .serializers import (
     AttributeChangeSerializer,
     AttributeDefinitionSerializer,
+    ConversationReplySerializer,
+    ConversationSerializer,
     EventRequestSerializer,
     EventSerializer,
     InboundRequestSerializer,
@@ -323,3 +327,73 @@ class EventViewSet(viewsets.GenericViewSet):
         return Response(
             EventSerializer(result.event).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+class CanReplyInConversations(BasePermission):
+    """Posting an agent's reply sends a text: it needs `add message` as well as `view conversation`."""
+
+    def has_permission(self, request, view):
+        return bool(
+            request.user and request.user.has_perms(["conversations.add_message", "conversations.view_conversation"])
+        )
+
+
+CONVERSATION_NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No conversation with this id.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List inbox conversations, newest first",
+        parameters=[OpenApiParameter("status", str, enum=Conversation.Status.values)],
+        responses={200: ConversationSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
+    ),
+    retrieve=extend_schema(
+        summary="Get a conversation",
+        responses={200: ConversationSerializer, 401: UNAUTHORIZED, 404: CONVERSATION_NOT_FOUND},
+    ),
+)
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The inbox for a help desk: read conversations and post an agent's reply into one."""
+
+    serializer_class = ConversationSerializer
+    pagination_class = NewestFirstCursorPagination
+    filter_backends = []
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        conversations = Conversation.objects.select_related("subscriber", "assignee")
+        return filter_by_choice(conversations, self.request.query_params, "status", Conversation.Status.values)
+
+    @extend_schema(
+        summary="Post an agent's reply into a conversation",
+        description="The reply is queued through the send gate like every text: an unsubscribed shopper "
+        "is refused with 422, and a reply within 24 hours of their text is conversational (no quiet hours).",
+        request=ConversationReplySerializer,
+        responses={
+            201: MessageSerializer,
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The token's user may not send texts."),
+            404: CONVERSATION_NOT_FOUND,
+            422: SEND_REFUSED,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="messages",
+        permission_classes=[IsAuthenticated, CanReplyInConversations],
+    )
+    def reply(self, request, pk=None):
+        conversation = self.get_object()
+        data = ConversationReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            message = services.conversation_reply(
+                conversation=conversation, body=data.validated_data["body"], user=request.user
+            )
+        except services.SendRefused as refused:
+            raise SendRefusedError({"detail": refused.reason, "code": refused.code}) from None
+        except DjangoValidationError as error:
+            raise as_api_error(error) from None
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

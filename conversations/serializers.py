@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from .models import AttributeChange, AttributeDefinition, Message, Subscriber
+from .models import AttributeChange, AttributeDefinition, Conversation, Message, Subscriber
 
 
 class StrictCharField(serializers.CharField):
@@ -242,3 +242,35 @@ class EventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField(read_only=True)
     idempotency_key = serializers.CharField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class ConversationSubscriberSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Subscriber
+        fields = ["id", "phone", "first_name", "last_name", "status", "attributes"]
+        read_only_fields = fields
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    subscriber = ConversationSubscriberSerializer(read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "subscriber",
+            "status",
+            "assignee",
+            "unread",
+            "reason",
+            "handoff_note",
+            "last_message_at",
+            "opened_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class ConversationReplySerializer(serializers.Serializer):
+    body = StrictCharField(max_length=1600, help_text="The agent's reply; it goes through the send gate.")

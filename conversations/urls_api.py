@@ -8,5 +8,6 @@ router.register("subscribers", api.SubscriberViewSet, basename="subscriber")
 router.register("attributes", api.AttributeDefinitionViewSet, basename="attribute")
 router.register("messages", api.MessageViewSet, basename="message")
 router.register("events", api.EventViewSet, basename="event")
+router.register("conversations", api.ConversationViewSet, basename="conversation")
 
 urlpatterns = router.urls

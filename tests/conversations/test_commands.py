@@ -61,6 +61,17 @@ def test_ensure_admin_prints_a_login_that_works_and_keeps_it(settings, tmp_path)
     assert (tmp_path / "admin-password").read_text().strip() == password
 
 
+def test_ensure_admin_also_prints_a_demo_agent_who_can_use_the_inbox_only(settings, tmp_path, client):
+    settings.VAR_DIR = tmp_path
+    printed = run("ensure_admin")
+    username, password = re.search(r"Agent login \(inbox at /inbox/\): (\S+) / (\S+)", printed).groups()
+    agent = authenticate(username=username, password=password)
+    assert agent.has_perm("conversations.use_inbox") and not agent.is_staff
+    assert client.login(username=username, password=password)
+    assert client.get("/inbox/").status_code == 200
+    assert client.get("/admin/").status_code == 302  # not staff: no admin
+
+
 def test_health(client):
     assert client.get("/healthz").json()["status"] == "ok"
 
