@@ -127,14 +127,23 @@ def run_start(
         return None
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED or not _may_enter(flow, subscriber, now):
         return None
-    if Conversation.objects.filter(subscriber=subscriber, status__in=Conversation.LIVE).exists():
-        return None  # a person is talking with them: automation waits
+    talking = Conversation.objects.filter(subscriber=subscriber, status__in=Conversation.LIVE).exists()
     with transaction.atomic():
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
         if live is not None:
             if trigger in WAIT_WHEN_BUSY:
                 return None
             _finish(live, FlowRun.Status.INTERRUPTED, f"replaced by {flow.name} ({trigger})", now)
+        if talking:
+            # A person is talking with them: the run is made now and begins when the conversation closes.
+            return FlowRun.objects.create(
+                flow=flow,
+                version=version,
+                subscriber=subscriber,
+                trigger=trigger,
+                state={**engine.new_state(), "deferred_start": True},
+                paused_at=now,
+            )
         run = FlowRun.objects.create(
             flow=flow, version=version, subscriber=subscriber, trigger=trigger, state=engine.new_state()
         )
@@ -261,6 +270,14 @@ def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime 
                 _finish(run, FlowRun.Status.INTERRUPTED, "ended when the conversation with an agent closed", now)
                 continue
             state = dict(run.state)
+            if state.pop("deferred_start", False):  # started while they talked: it begins now
+                FlowRun.objects.filter(pk=run.pk).update(paused_at=None, state=state, updated_at=now)
+                outcome = engine.step(
+                    run.version.definition, state, engine.Start(now, random=random.random()), engine_context(subscriber)
+                )
+                _apply(run, outcome, now=now)
+                resumed += 1
+                continue
             left, held = state.pop("paused_wake_in", None), state.pop("held_events", [])
             wake_at = now + timedelta(seconds=max(0.0, left)) if left is not None else None
             state["wake_at"] = wake_at.isoformat() if wake_at else None

@@ -155,7 +155,7 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 INBOX_MESSAGE_LABELS = ["flows.selectors.message_labels"]
 INBOX_PANELS = ["flows.selectors.inbox_panel"]
 # Closing a conversation resumes the flow runs it paused (true) or ends them (false).
-INBOX_CLOSE_RESUMES_FLOWS = env("INBOX_CLOSE_RESUMES_FLOWS", "true").lower() in ("1", "true", "yes")
+INBOX_CLOSE_RESUMES_FLOWS = env_bool("INBOX_CLOSE_RESUMES_FLOWS", True)
 # The store's help desk: conversation.opened and message.inbound are POSTed here, signed with the secret.
 HELPDESK_WEBHOOK_URL = env("HELPDESK_WEBHOOK_URL", "")
 HELPDESK_WEBHOOK_SECRET = env("HELPDESK_WEBHOOK_SECRET", "")
