@@ -44,7 +44,11 @@ def inbox_conversations_for(user, *, view: str = "open", query: str = "") -> lis
     if query:
         digits = "".join(char for char in query if char.isdigit())
         said = Message.objects.filter(subscriber_id=OuterRef("subscriber_id"), body__icontains=query)
-        match = Q(subscriber__first_name__icontains=query) | Q(subscriber__last_name__icontains=query) | Q(Exists(said))
+        # A name matches when every word is in the first or the last name: "Ana", "lima" and "Ana Lima" all find her.
+        name = Q()
+        for word in query.split():
+            name &= Q(subscriber__first_name__icontains=word) | Q(subscriber__last_name__icontains=word)
+        match = name | Q(Exists(said))
         if len(digits) >= 3:
             match |= Q(subscriber__phone__contains=digits)
         conversations = conversations.filter(match)

@@ -8,6 +8,7 @@ HELPDESK_WEBHOOK_SECRET, so the help desk can check it came from us.
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
@@ -118,7 +119,7 @@ def _attempt(delivery: HelpdeskDelivery) -> int:
             code, error = response.status, ""
     except urllib.error.HTTPError as failure:
         code, error = failure.code, f"HTTP {failure.code}"
-    except (OSError, ValueError) as failure:  # refused, timed out, DNS, a bad URL
+    except (OSError, ValueError, http.client.HTTPException) as failure:  # refused, timed out, DNS, a bad URL, no HTTP
         code, error = None, str(failure)[:500] or failure.__class__.__name__
     delivery.last_status_code, delivery.last_error = code, error
     if code is not None and 200 <= code < 300:

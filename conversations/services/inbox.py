@@ -33,18 +33,25 @@ def conversation_open(
             subscriber=subscriber,
             defaults={"reason": reason, "handoff_note": note[:255], "opened_at": at, "last_message_at": at},
         )
+        # A hand-off comes from a text of theirs that no agent has seen yet: it counts as unread.
+        unread = 1 if reason == Conversation.Reason.HANDOFF else 0
         if not created and conversation.is_live:
             if note and not conversation.handoff_note:
-                Conversation.objects.filter(pk=conversation.pk).update(handoff_note=note[:255])
+                Conversation.objects.filter(pk=conversation.pk).update(
+                    handoff_note=note[:255], unread=F("unread") + unread
+                )
             return conversation
         if not created:
             conversation.status, conversation.reason = Conversation.Status.OPEN, reason
             conversation.handoff_note, conversation.opened_at, conversation.closed_at = note[:255], at, None
             conversation.assignee = by if by is not None else conversation.assignee
-            conversation.save(update_fields=["status", "reason", "handoff_note", "opened_at", "closed_at", "assignee"])
-        elif by is not None:
-            Conversation.objects.filter(pk=conversation.pk).update(assignee=by)
-            conversation.assignee = by
+            conversation.unread = unread
+            conversation.save(
+                update_fields=["status", "reason", "handoff_note", "opened_at", "closed_at", "assignee", "unread"]
+            )
+        else:
+            Conversation.objects.filter(pk=conversation.pk).update(assignee=by, unread=unread)
+            conversation.assignee, conversation.unread = by, unread
         send_isolated(conversation_opened, sender=Conversation, conversation=conversation)
         helpdesk_notify("conversation.opened", conversation, {"reason": reason, "note": note})
     return conversation
@@ -55,6 +62,8 @@ def conversation_take_inbound(*, conversation: Conversation, message: Message) -
     Conversation.objects.filter(pk=conversation.pk).update(
         unread=F("unread") + 1, last_message_at=message.created_at, status=Conversation.Status.OPEN
     )
+    # The help desk is told the conversation as the text left it: a pending one is open again.
+    conversation.status, conversation.last_message_at = Conversation.Status.OPEN, message.created_at
     helpdesk_notify("message.inbound", conversation, {"message": _message_payload(message)})
 
 
