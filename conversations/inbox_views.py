@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -81,12 +83,16 @@ def thread(request, pk: int):
 
 
 def _thread_context(conversation: Conversation) -> dict:
+    return {"items": selectors.inbox_thread(conversation), **_reply_context(conversation)}
+
+
+def _reply_context(conversation: Conversation) -> dict:
+    """What the reply box needs: whether they may be texted, their local time, the canned responses."""
     subscriber = conversation.subscriber
     now = timezone.now()
     local = now.astimezone(ZoneInfo(subscriber.time_zone)) if subscriber.time_zone else now
     last_text = subscriber.last_inbound_at
     return {
-        "items": selectors.inbox_thread(conversation),
         "local_time": local,
         "quiet_hours": not 8 <= local.hour < 21,  # compliance.md: agents see a warning outside 08:00-21:00
         "replying": last_text is not None and now - last_text < gate.CONVERSATION_WINDOW,
@@ -104,21 +110,34 @@ def _panel_context(conversation: Conversation) -> dict:
         "tags": list(subscriber.tags.values_list("name", flat=True)),
         "panels": selectors.inbox_panels(subscriber),
         "events": list(subscriber.events.order_by("-occurred_at", "-id")[:5]),
-        "agents": get_user_model().objects.filter(is_active=True).order_by("username").only("id", "username"),
+        "agents": _agents().order_by("username").only("id", "username"),
     }
+
+
+def _agents():
+    """The people a conversation can be given to: active users who may use the inbox."""
+    can = Permission.objects.filter(content_type__app_label="conversations", codename="use_inbox")
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(Q(is_superuser=True) | Q(groups__permissions__in=can) | Q(user_permissions__in=can)).distinct()
 
 
 def _conversation(pk: int) -> Conversation:
     return get_object_or_404(Conversation.objects.select_related("subscriber", "assignee"), pk=pk)
 
 
-def _back(request, conversation: Conversation, *fragments: str):
-    """After an action: the fragments htmx asked for ("page": all of it again), or the whole page."""
+def _back(request, conversation: Conversation, *fragments: str, **extra):
+    """After an action: the fragments htmx asked for ("page": all of it again), or the whole page.
+
+    A second fragment is swapped in out of band (closing a conversation changes the panel's flow run too).
+    """
     if request.htmx and fragments[0] == "page":
         return HttpResponse(headers={"HX-Refresh": "true"})
     if request.htmx:
-        context = {"current": conversation, **_thread_context(conversation), **_panel_context(conversation)}
-        return render(request, f"inbox/inbox.html#{fragments[0]}", context)
+        context = {"current": conversation, **_thread_context(conversation), **_panel_context(conversation), **extra}
+        html = render(request, f"inbox/inbox.html#{fragments[0]}", context).content
+        for fragment in fragments[1:]:  # the flash messages were shown by the first one
+            html += render(request, f"inbox/inbox.html#{fragment}", {**context, "oob": True, "messages": ()}).content
+        return HttpResponse(html)
     return redirect("inbox:conversation", pk=conversation.pk)
 
 
@@ -134,8 +153,10 @@ def reply(request, pk: int):
         messages.error(request, f"Not sent: {refused.reason}")
     except ValidationError as error:
         messages.error(request, "Not sent: " + "; ".join(error.messages))
+    else:
+        body = ""
     conversation.refresh_from_db()
-    return _back(request, conversation, "conversation")
+    return _back(request, conversation, "conversation", draft=body)  # a refused reply stays in the box
 
 
 @agent_required
@@ -157,7 +178,7 @@ def assign(request, pk: int):
     if who == "me":
         assignee = request.user
     elif who.isascii() and who.isdecimal() and len(who) <= 12:
-        assignee = get_object_or_404(get_user_model(), pk=int(who), is_active=True)
+        assignee = get_object_or_404(_agents(), pk=int(who))
     else:
         assignee = None
     services.conversation_assign(conversation=conversation, assignee=assignee)
@@ -179,7 +200,7 @@ def set_status(request, pk: int):
     elif status in Conversation.LIVE and conversation.is_live:
         services.conversation_set_status(conversation=conversation, status=status)
     conversation.refresh_from_db()
-    return _back(request, conversation, "conversation")
+    return _back(request, conversation, "conversation", "panel")  # the panel shows the runs paused or not
 
 
 @agent_required
@@ -239,7 +260,8 @@ def canned(request, pk: int, canned_id: int):
     """htmx: the reply box holding a canned response, personalised for this shopper."""
     conversation = _conversation(pk)
     text = services.canned_render(get_object_or_404(CannedResponse, pk=canned_id), conversation.subscriber)
-    return render(request, "inbox/inbox.html#reply-box", {"current": conversation, "draft": text, "can_text": True})
+    context = {"current": conversation, **_reply_context(conversation), "draft": text}
+    return render(request, "inbox/inbox.html#reply-box", context)
 
 
 @agent_required
