@@ -268,7 +268,10 @@ def canned(request, pk: int, canned_id: int):
 @require_POST
 def count(request):
     """htmx: characters, encoding and segments of the reply being typed, counted as the pipeline counts."""
-    counted = count_segments(request.POST.get("body", ""))
+    body = request.POST.get("body", "")
+    if not body:
+        return HttpResponse("")
+    counted = count_segments(body)
     segments = f"{counted.segments} segment{'s' if counted.segments != 1 else ''}"
     return HttpResponse(f"{counted.units} characters · {counted.encoding} · {segments}")
 
