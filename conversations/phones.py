@@ -4,13 +4,14 @@ Every phone number that enters Parley passes through `normalize_phone`, so the
 database only ever holds E.164 strings ("+14155550100").
 """
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from phonenumbers import NumberParseException, geocoder
+from phonenumbers import NumberParseException
 from phonenumbers import timezone as phone_timezone
 
 _PARSE_ERRORS = {
@@ -93,9 +94,9 @@ def country_for_phone(phone: str) -> str:
     return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) or ""
 
 
-# libphonenumber's geocoder names a North American number's place as "City, ST" or as the full
-# state or province name; segments filter on the two-letter code.
-_NORTH_AMERICAN_REGIONS = {
+# libphonenumber's geocoder names a North American number's place as "City, ST" or as the full state or
+# province name; segments filter on the two-letter code (scripts/nanp_states.py makes the area-code table).
+NORTH_AMERICAN_REGIONS = {
     "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA", "Colorado": "CO",
     "Connecticut": "CT", "Delaware": "DE", "District of Columbia": "DC", "Washington D.C.": "DC", "Florida": "FL",
     "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS",
@@ -109,7 +110,6 @@ _NORTH_AMERICAN_REGIONS = {
     "Newfoundland and Labrador": "NL", "Nova Scotia": "NS", "Ontario": "ON", "Prince Edward Island": "PE",
     "Quebec": "QC", "Saskatchewan": "SK", "Northwest Territories": "NT", "Nunavut": "NU", "Yukon": "YT",
 }  # fmt: skip
-_REGION_CODES = frozenset(_NORTH_AMERICAN_REGIONS.values())
 
 
 @lru_cache(maxsize=8192)
@@ -122,7 +122,11 @@ def place_for_phone(phone: str) -> tuple[str, str]:
     country = phonenumbers.region_code_for_number(number) or ""
     region = ""
     if country in ("US", "CA"):
-        description = geocoder.description_for_number(number, "en")
-        tail = description.rsplit(", ", 1)[-1]
-        region = tail if tail in _REGION_CODES else _NORTH_AMERICAN_REGIONS.get(description, "")
+        region = _nanp_states().get(str(number.national_number)[:3], "")
     return country, region
+
+
+@lru_cache(maxsize=1)
+def _nanp_states() -> dict[str, str]:
+    """Area code to state/province, made from libphonenumber's geocoder by scripts/nanp_states.py."""
+    return json.loads((Path(__file__).resolve().parent / "data" / "nanp_states.json").read_text())

@@ -1,7 +1,14 @@
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 
-from conversations.phones import country_for_phone, default_time_zone_for_phone, normalize_phone, time_zones_for_phone
+from conversations.phones import (
+    country_for_phone,
+    default_time_zone_for_phone,
+    normalize_phone,
+    place_for_phone,
+    time_zones_for_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +71,39 @@ def test_default_time_zone_falls_back_to_the_store_zone(settings):
 def test_country_for_phone():
     assert country_for_phone("+14155550100") == "US"
     assert country_for_phone("+442079460958") == "GB"
+
+
+@pytest.mark.parametrize(
+    "phone, place",
+    [
+        ("+14155550100", ("US", "CA")),
+        ("+12125550101", ("US", "NY")),
+        ("+12025550100", ("US", "DC")),
+        ("+16475550100", ("CA", "ON")),
+        ("+18005550100", ("US", "")),  # toll-free: no state
+        ("+17875550100", ("PR", "")),
+    ],
+)
+def test_the_country_and_state_of_a_number(phone, place):
+    assert place_for_phone(phone) == place
+
+
+def test_the_area_code_table_agrees_with_libphonenumbers_geocoder():
+    # The table is made by scripts/nanp_states.py; after a phonenumbers upgrade it must be made again.
+    from phonenumbers import geocoder
+
+    from conversations.phones import NORTH_AMERICAN_REGIONS
+
+    checked = 0
+    for area in range(201, 990, 7):
+        number = phonenumbers.parse(f"+1{area}5550100")
+        if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) not in ("US", "CA"):
+            continue
+        description = geocoder.description_for_number(number, "en")
+        tail = description.rsplit(", ", 1)[-1]
+        expected = tail if tail in NORTH_AMERICAN_REGIONS.values() else NORTH_AMERICAN_REGIONS.get(description, "")
+        if not expected:
+            continue  # the geocoder names no state for this exchange; the table took one from another
+        assert place_for_phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))[1] == expected
+        checked += 1
+    assert checked > 50
