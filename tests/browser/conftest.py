@@ -61,3 +61,12 @@ def screenshot(page):
             page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
     return take
+
+
+def log_in_admin(page, live_server, user, password: str = "a-long-test-password") -> None:
+    """Sign a staff user in through the admin's login page, as a person would."""
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("text=Store administration")

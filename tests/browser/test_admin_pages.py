@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from conversations.models import AttributeChange, Subscriber
+from tests.browser.conftest import log_in_admin
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,18 +15,10 @@ def staff(transactional_db):
     return UserFactory(username="owner", is_staff=True, is_superuser=True)
 
 
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("text=Store administration")
-
-
 def test_staff_find_a_shopper_and_change_an_answer(page, live_server, staff, screenshot):
     call_command("seed_demo", "--subscribers", "60")
     shopper = Subscriber.objects.filter(attributes__size="M").order_by("id").first()
-    log_in(page, live_server, staff)
+    log_in_admin(page, live_server, staff)
     screenshot("admin-index")
 
     page.click("#content-main a:text-is('Subscribers')")

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from segments.compiler import rules_queryset
 from segments.models import Segment
+from tests.browser.conftest import log_in_admin
 from tests.factories import EventFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,14 +33,6 @@ def staff(transactional_db):
     user = UserFactory(username="marketer", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=PERMISSIONS))
     return user
-
-
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("text=Store administration")
 
 
 def swaps(page) -> int:
@@ -85,7 +78,7 @@ def test_build_save_and_export_a_segment(page, live_server, staff, screenshot):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.add_init_script(COUNT_SWAPS)
-    log_in(page, live_server, staff)
+    log_in_admin(page, live_server, staff)
 
     # Segments in the admin, then Add: the builder for a new segment.
     page.click("#content-main .model-segment a:text-is('Segments')")
@@ -174,7 +167,7 @@ def test_build_save_and_export_a_segment(page, live_server, staff, screenshot):
 def test_typing_is_kept_while_the_count_refreshes(page, live_server, staff):
     call_command("seed_demo", "--subscribers", "20")
     page.add_init_script(COUNT_SWAPS)
-    log_in(page, live_server, staff)
+    log_in_admin(page, live_server, staff)
     page.goto(f"{live_server.url}/segments/new/")
     edit(page, lambda: page.select_option("#r-0__kind", label="Event"))
 

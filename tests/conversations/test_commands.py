@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from conversations.models import AttributeChange, ConsentEvent, Event, Message, Subscriber
+from conversations.models import AttributeChange, ConsentEvent, Conversation, Event, Message, Subscriber
 from conversations.services import attributes_validate
 from conversations.sms.encoding import count_segments
 
@@ -38,9 +38,14 @@ def test_seed_demo_makes_realistic_valid_data_and_is_idempotent():
         count_segments(message.body).encoding,
     )
 
+    # The inbox has something to show: three open conversations with subscribed shoppers, a question unread.
+    opened = Conversation.objects.select_related("subscriber")
+    assert [(c.status, c.unread, c.subscriber.status) for c in opened] == [("open", 1, "subscribed")] * 3
+
     counts = (Subscriber.objects.count(), Message.objects.count(), ConsentEvent.objects.count())
     assert "0 subscriber(s) added, 250 already there" in run("seed_demo", "--subscribers", "250")
     assert (Subscriber.objects.count(), Message.objects.count(), ConsentEvent.objects.count()) == counts
+    assert Conversation.objects.count() == 3
     run("seed_demo", "--subscribers", "260")
     assert Subscriber.objects.count() == 260
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from conversations.demo import DemoSeeder, fictional_capacity
+from conversations.demo import DemoSeeder, demo_conversations_load, fictional_capacity
 from conversations.services import attribute_definitions_ensure_defaults
 
 
@@ -43,6 +43,9 @@ class Command(BaseCommand):
                 )
             )
         created = seeder.run(subscribers)
+        opened = demo_conversations_load()
+        if opened:
+            self.stdout.write(f"Opened demo inbox conversations with {', '.join(opened)}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created:,} subscriber(s) added, {subscribers - created:,} already there."
