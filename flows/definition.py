@@ -51,7 +51,7 @@ def problems(definition, attributes: dict[str, dict]) -> list[str]:
 
 def _node_problems(node: dict, known: set[str], attributes: dict[str, dict]) -> list[str]:
     found = []
-    for field, target in _targets(node):
+    for field, target in node_targets(node):
         if target is not None and target not in known:
             found.append(f"{field}: no node has the id {target!r}")
     attribute = node.get("attribute")
@@ -90,7 +90,7 @@ def _node_problems(node: dict, known: set[str], attributes: dict[str, dict]) -> 
     return found
 
 
-def _targets(node: dict):
+def node_targets(node: dict):
     yield "next", node.get("next")
     yield "else", node.get("else")
     yield "timeout_next", node.get("timeout_next")

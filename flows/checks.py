@@ -1,0 +1,134 @@
+"""The checks the flow editor runs on every change: errors block publishing, warnings only say so.
+
+Pure: the attribute definitions, the other active flows' keywords and the segment counter are passed in.
+Every check names the node it is about, so the editor can show it on that node's card.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from conversations.sms.keywords import normalize
+
+from . import definition as flow_definition
+from .personalize import render
+
+ERROR, WARNING = "error", "warning"
+MAX_SEGMENTS = 2
+# First texts of a flow the store starts (an event, a segment, the API) are marketing: CTIA wants the way out.
+MARKETING_TRIGGERS = {"event", "manual"}
+OPT_OUT_WORDING = re.compile(r"\b(stop|opt[ -]?out|unsubscribe)\b", re.IGNORECASE)
+SENDING_TYPES = {"send_message", "ask_question", "send_offer", "handoff_to_agent"}
+
+
+@dataclass(frozen=True)
+class Check:
+    level: str  # error or warning
+    node: str  # the node's id, or "" for the whole flow
+    message: str
+
+
+def flow_checks(
+    definition,
+    *,
+    attributes: dict[str, dict],
+    trigger: str = "manual",
+    keywords: Iterable[str] = (),
+    keywords_in_use: dict[str, str] | None = None,
+    segments_of: Callable[[str], int] | None = None,
+) -> list[Check]:
+    """Everything the editor should say about a definition, errors first.
+
+    `keywords_in_use` maps each keyword of the *other* active flows to that flow's name; `segments_of` counts
+    the SMS segments of a text (the pipeline's own counter).
+    """
+    found = [_as_check(problem) for problem in flow_definition.problems(definition, attributes)]
+    in_use = keywords_in_use or {}
+    for word in keywords:
+        word = normalize(word).replace(" ", "")
+        if word in in_use:
+            found.append(
+                Check(ERROR, "", f"the keyword {word.upper()} already starts the active flow {in_use[word]!r}")
+            )
+    if any(check.level == ERROR for check in found) or not isinstance(definition, dict):
+        return found  # the graph checks below need a sound definition
+    nodes = {node["id"]: node for node in definition["nodes"]}
+    start = definition.get("start") or definition["nodes"][0]["id"]
+    for node_id in nodes.keys() - reachable(nodes, start):
+        found.append(Check(WARNING, node_id, "no path leads to this node: it can never run"))
+    for node in definition["nodes"]:
+        found += _node_warnings(node, attributes, segments_of)
+    if trigger in MARKETING_TRIGGERS:
+        first = first_text(nodes, start)
+        if first is not None and not OPT_OUT_WORDING.search(first["text"]):
+            found.append(
+                Check(
+                    WARNING,
+                    first["id"],
+                    "the first text of a flow the store starts is marketing: add how to opt out "
+                    '("Reply STOP to opt out")',
+                )
+            )
+    return sorted(found, key=lambda check: check.level != ERROR)
+
+
+def _as_check(problem: str) -> Check:
+    match = re.match(r"node ([^:]+): (.*)", problem)
+    return Check(ERROR, match[1], match[2]) if match else Check(ERROR, "", problem)
+
+
+def _node_warnings(node: dict, attributes: dict[str, dict], segments_of) -> list[Check]:
+    found = []
+    kind = node["type"]
+    if kind == "ask_question":
+        answer_type = node.get("answer_type") or attributes.get(node.get("attribute"), {}).get("type")
+        if not node.get("other") and answer_type != "text":  # any text answers a text question
+            found.append(Check(WARNING, node["id"], "no path for an answer that matches nothing (other)"))
+        if not node.get("no_reply"):
+            found.append(Check(WARNING, node["id"], "no path for when they do not reply (no_reply)"))
+    if kind not in ("end", "start_flow", "split_random", "split_by_attribute") and not _targets(node):
+        found.append(
+            Check(WARNING, node["id"], "nothing comes after this node: the flow ends here without an end node")
+        )
+    if segments_of and isinstance(node.get("text"), str) and kind in SENDING_TYPES:
+        segments = segments_of(_sample(node["text"]))
+        if segments > MAX_SEGMENTS:
+            found.append(
+                Check(WARNING, node["id"], f"the text is {segments} SMS segments; keep it to {MAX_SEGMENTS} or fewer")
+            )
+    return found
+
+
+def _sample(text: str) -> str:
+    """The text as a typical subscriber would get it, to count its segments."""
+    sample = {"first_name": "Alexandra", "last_name": "Johnson", "phone": "+14155550100", "offer_code": "SAVE15"}
+    return render(text, {**sample, "attributes": {}, "store": "Acme Outfitters"})
+
+
+def _targets(node: dict) -> list[str]:
+    return [target for _, target in flow_definition.node_targets(node) if target]
+
+
+def reachable(nodes: dict[str, dict], start: str) -> set[str]:
+    """The ids of the nodes some path from `start` reaches."""
+    seen, todo = set(), [start]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in nodes:
+            continue
+        seen.add(node_id)
+        todo.extend(_targets(nodes[node_id]))
+    return seen
+
+
+def first_text(nodes: dict[str, dict], start: str) -> dict | None:
+    """The first node on the main path that texts the subscriber (following `next` through waits and splits)."""
+    node_id, seen = start, set()
+    while node_id in nodes and node_id not in seen:
+        seen.add(node_id)
+        node = nodes[node_id]
+        if node["type"] in SENDING_TYPES and isinstance(node.get("text"), str):
+            return node
+        targets = _targets(node)
+        node_id = node.get("next") or (targets[0] if targets else None)
+    return None
