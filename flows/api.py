@@ -41,6 +41,68 @@ class StartResultSerializer(serializers.Serializer):
     skipped = serializers.DictField(child=serializers.CharField(), help_text="Number to the reason it was skipped.")
 
 
+class CanEditFlows(BasePermission):
+    """Importing and publishing change flows: the `change flow` permission (importing a new one: `add flow`)."""
+
+    def has_permission(self, request, view):
+        needed = ["flows.change_flow"] + (["flows.add_flow"] if view.action == "import_flow" else [])
+        return bool(request.user and request.user.has_perms(needed))
+
+
+class PublishResultSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The number of the version just published.")
+    status = serializers.CharField()
+
+
+FLOW_DOCUMENT = OpenApiTypes.OBJECT
+FLOW_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="What is wrong, by field; `definition` by node.")
+
+
+def _as_400(error: DjangoValidationError):
+    detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+
+
+class FlowVersioningMixin:
+    @extend_schema(
+        summary="Export a flow as JSON (its settings and current draft)",
+        responses={200: FLOW_DOCUMENT, 404: OpenApiResponse(OpenApiTypes.OBJECT, description="No flow with this id.")},
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        return Response(services.flow_export(self.get_object()))
+
+    @extend_schema(
+        summary="Import a flow from JSON",
+        description="Checks the document and saves it as a draft: the flow with the same name gets it as its "
+        "draft (200), or a new flow is made (201). Nothing is published.",
+        request=FLOW_DOCUMENT,
+        responses={200: FlowSerializer, 201: FlowSerializer, 400: FLOW_ERRORS},
+    )
+    @action(detail=False, methods=["post"], url_path="import", permission_classes=[IsAuthenticated, CanEditFlows])
+    def import_flow(self, request):
+        try:
+            flow, created = services.flow_import(data=request.data)
+        except DjangoValidationError as error:
+            return _as_400(error)
+        return Response(FlowSerializer(flow).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Publish the flow's draft as its next version",
+        description="Runs started earlier keep the version they started on; new runs get this one.",
+        request=None,
+        responses={200: PublishResultSerializer, 400: FLOW_ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, CanEditFlows])
+    def publish(self, request, pk=None):
+        flow = self.get_object()
+        try:
+            version = services.flow_publish(flow=flow, user=request.user)
+        except DjangoValidationError as error:
+            return _as_400(error)
+        return Response({"version": version.number, "status": Flow.Status.ACTIVE})
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List flows",
@@ -50,7 +112,7 @@ class StartResultSerializer(serializers.Serializer):
         },
     )
 )
-class FlowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class FlowViewSet(FlowVersioningMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Flow.objects.all()
     serializer_class = FlowSerializer
     filter_backends = []

@@ -559,17 +559,85 @@ def flow_templates_load() -> list[str]:
         template = json.loads(path.read_text())
         if Flow.objects.filter(name=template["name"]).exists():
             continue
-        flow = Flow.objects.create(
-            name=template["name"],
-            description=template.get("description", ""),
-            trigger=template["trigger"],
-            keywords=template.get("keywords", []),
-            event_type=template.get("event_type", ""),
-            event_filter=template.get("event_filter", {}),
-            reentry=template.get("reentry", Flow.Reentry.ALWAYS),
-            reentry_days=template.get("reentry_days", 0),
-            draft=template["definition"],
-        )
+        flow, _ = flow_import(data=template)
         flow_publish(flow=flow)
         added.append(flow.name)
     return added
+
+
+EXPORT_FORMAT = "parley.flow/1"
+EXPORT_FIELDS = ["name", "description", "trigger", "keywords", "event_type", "event_filter", "reentry", "reentry_days"]
+
+
+def flow_export(flow: Flow) -> dict:
+    """The flow as a JSON document a store can keep in version control and import again."""
+    live = flow.live_version
+    return {
+        "format": EXPORT_FORMAT,
+        **{name: getattr(flow, name) for name in EXPORT_FIELDS},
+        "published_version": live.number if live else None,
+        "definition": flow.draft,
+    }
+
+
+def _import_fields(data) -> dict:
+    """The fields of an exported flow, checked; a ValidationError names each wrong one."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["an exported flow is a JSON object"]})
+    errors: dict[str, list[str]] = {}
+
+    def text(name: str, max_length: int, required: bool = False) -> str:
+        value = data.get(name, "")
+        if not isinstance(value, str) or "\x00" in value or len(value) > max_length or (required and not value.strip()):
+            errors[name] = [
+                f"{name} must be text of at most {max_length} characters" + (", not empty" if required else "")
+            ]
+            return ""
+        return value.strip()
+
+    fields = {
+        "name": text("name", 120, required=True),
+        "description": text("description", 2000),
+        "event_type": text("event_type", 64),
+        "trigger": data.get("trigger", Flow.Trigger.MANUAL),
+        "reentry": data.get("reentry", Flow.Reentry.ALWAYS),
+        "keywords": data.get("keywords", []),
+        "event_filter": data.get("event_filter", {}),
+        "reentry_days": data.get("reentry_days", 0),
+        "definition": data.get("definition"),
+    }
+    for name, choices in (("trigger", Flow.Trigger.values), ("reentry", Flow.Reentry.values)):
+        if fields[name] not in choices:
+            errors[name] = [f"{name} must be one of {', '.join(choices)} (got {fields[name]!r})"]
+    keywords = fields["keywords"]
+    if not isinstance(keywords, list) or not all(isinstance(word, str) and 0 < len(word) <= 32 for word in keywords):
+        errors["keywords"] = ["keywords must be a list of words"]
+    if not isinstance(fields["event_filter"], dict):
+        errors["event_filter"] = ["event_filter must be an object of property values"]
+    days = fields["reentry_days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+        errors["reentry_days"] = ["reentry_days must be a whole number of days from 0 to 3650"]
+    if fields["definition"] is None:
+        errors["definition"] = ["the definition is missing"]
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def flow_import(*, data: dict) -> tuple[Flow, bool]:
+    """Check an exported flow and save it as a draft: the flow of that name gets a new draft, or a new flow is made.
+
+    Nothing is published; every problem is named (`definition`: by node and field). Returns (flow, created).
+    """
+    fields = _import_fields(data)
+    definition = fields.pop("definition")
+    flow_definition_check(definition)
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().filter(name=fields["name"]).order_by("id").first()
+        created = flow is None
+        flow = flow or Flow(status=Flow.Status.DRAFT)
+        for name, value in fields.items():
+            setattr(flow, name, value)
+        flow.draft = definition
+        flow.save()
+    return flow, created

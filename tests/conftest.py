@@ -27,6 +27,8 @@ API_PERMISSIONS = [
     "add_event",
     "view_flow",
     "add_flowrun",
+    "add_flow",
+    "change_flow",
     "view_segment",
     "add_segment",
     "change_segment",
