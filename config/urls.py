@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("segments.urls_api")),
     path("segments/", include("segments.urls")),
     path("inbox/", include("conversations.urls_inbox")),
+    path("flows/", include("flows.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),  # JSON 404s for API clients, with DEBUG on too

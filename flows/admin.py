@@ -6,7 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from segments.models import Segment
 from segments.selectors import segment_members
@@ -73,7 +74,7 @@ class LaunchForm(forms.Form):
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
-    list_display = ["name", "status", "trigger", "keyword_list", "event_type", "live_runs"]
+    list_display = ["name", "status", "trigger", "keyword_list", "event_type", "live_runs", "editor_link"]
     list_filter = ["status", "trigger"]
     search_fields = ["name"]
     actions = [publish]
@@ -125,6 +126,10 @@ class FlowAdmin(admin.ModelAdmin):
     @admin.display(description="Keywords")
     def keyword_list(self, obj):
         return ", ".join(obj.keywords)
+
+    @admin.display(description="")
+    def editor_link(self, obj):
+        return format_html('<a href="{}">Open in the editor</a>', reverse("flows:editor", args=[obj.pk]))
 
     @admin.display(description="Live runs")
     def live_runs(self, obj):

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "flows"
+urlpatterns = [
+    path("", views.flow_list, name="list"),
+    path("count/", views.count, name="count"),
+    path("<int:pk>/", views.flow_editor, name="editor"),
+    path("<int:pk>/nodes/add/", views.node_add, name="node-add"),
+    path("<int:pk>/nodes/<slug:node_id>/save/", views.node_save, name="node-save"),
+    path("<int:pk>/nodes/<slug:node_id>/delete/", views.node_delete, name="node-delete"),
+    path("<int:pk>/nodes/<slug:node_id>/move/", views.node_move, name="node-move"),
+    path("<int:pk>/publish/", views.publish, name="publish"),
+    path("<int:pk>/simulator/", views.simulator, name="simulator"),
+]

@@ -1,0 +1,248 @@
+"""Staff pages for flows: the list and the editor (cards, checks, diagram, simulator, publish).
+
+Every change is an htmx request that edits the flow's draft through flows/editor.py and renders the
+workspace again (`flows/editor.html#workspace`): the cards, the checks and the diagram always agree.
+The simulator keeps its pretend shopper in the session, never in the database.
+"""
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from conversations.models import AttributeDefinition
+from conversations.sms.encoding import count_segments
+
+from . import checks as flow_checks_module
+from . import editor, services
+from .diagram import layout
+from .models import Flow, FlowRun
+from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
+
+
+def _require(request, *perms: str) -> None:
+    if not request.user.has_perms(perms):
+        raise PermissionDenied
+
+
+@staff_member_required
+def flow_list(request):
+    """Every flow with its status, trigger, and its active and completed runs."""
+    _require(request, "flows.view_flow")
+    flows = Flow.objects.annotate(
+        live=Count("runs", filter=Q(runs__status__in=[FlowRun.Status.ACTIVE, FlowRun.Status.WAITING])),
+        completed=Count("runs", filter=Q(runs__status=FlowRun.Status.COMPLETED)),
+        total=Count("runs"),
+    ).order_by("name")
+    return render(request, "flows/list.html", {"flows": flows, "title": "Flows"})
+
+
+@staff_member_required
+def flow_editor(request, pk: int):
+    _require(request, "flows.view_flow")
+    flow = get_object_or_404(Flow, pk=pk)
+    context = _workspace(request, flow, editing=request.GET.get("editing", ""))
+    if request.htmx and request.htmx.target == "workspace":
+        return render(request, "flows/editor.html#workspace", context)
+    return render(request, "flows/editor.html", {**context, "title": f"Flow: {flow.name}"})
+
+
+@staff_member_required
+@require_POST
+def node_add(request, pk: int):
+    flow = _editable(request, pk)
+    node_type = request.POST.get("type", "")
+    if node_type not in editor.NODE_TYPES:
+        return HttpResponse("Unknown node type", status=400)
+    flow.draft, node_id = editor.node_add(flow.draft, node_type, after=request.POST.get("after") or None)
+    flow.save(update_fields=["draft", "updated_at"])
+    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=node_id))
+
+
+@staff_member_required
+@require_POST
+def node_save(request, pk: int, node_id: str):
+    """Save a card's form; with `action=add_branch` or `remove_branch:N` the card stays open."""
+    flow = _editable(request, pk)
+    node = _node(flow, node_id)
+    flow.draft = editor.node_replace(flow.draft, node_id, editor.node_from_form(node, request.POST))
+    flow.save(update_fields=["draft", "updated_at"])
+    still_editing = node_id if request.POST.get("action") else ""
+    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=still_editing))
+
+
+@staff_member_required
+@require_POST
+def node_delete(request, pk: int, node_id: str):
+    flow = _editable(request, pk)
+    _node(flow, node_id)
+    flow.draft = editor.node_delete(flow.draft, node_id)
+    flow.save(update_fields=["draft", "updated_at"])
+    return render(request, "flows/editor.html#workspace", _workspace(request, flow))
+
+
+@staff_member_required
+@require_POST
+def node_move(request, pk: int, node_id: str):
+    flow = _editable(request, pk)
+    _node(flow, node_id)
+    flow.draft = editor.node_move(flow.draft, node_id, -1 if request.POST.get("step") == "up" else 1)
+    flow.save(update_fields=["draft", "updated_at"])
+    return render(request, "flows/editor.html#workspace", _workspace(request, flow))
+
+
+@staff_member_required
+@require_POST
+def publish(request, pk: int):
+    flow = _editable(request, pk)
+    try:
+        version = services.flow_publish(flow=flow, user=request.user)
+    except ValidationError as error:
+        problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        messages.error(request, "Not published: " + "; ".join(m for ms in problems.values() for m in ms))
+    else:
+        messages.success(
+            request, f"Published version {version.number}: new runs follow it, earlier runs finish on theirs."
+        )
+    return redirect("flows:editor", pk=flow.pk)
+
+
+@staff_member_required
+@require_POST
+def count(request):
+    """htmx: characters, encoding and segments of a text box, counted by the pipeline's own counter."""
+    text = request.POST.get(request.POST.get("field", "f-text"), "")
+    counted = count_segments(text)
+    plural = "s" if counted.segments != 1 else ""
+    return HttpResponse(f"{counted.units} characters · {counted.encoding} · {counted.segments} segment{plural}")
+
+
+@staff_member_required
+@require_POST
+def simulator(request, pk: int):
+    """The simulator panel: start, reply, fast-forward, fire an event or reset, on the draft."""
+    _require(request, "flows.view_flow")
+    flow = get_object_or_404(Flow, pk=pk)
+    key = f"flow-simulation-{flow.pk}"
+    questions, definitions = services.attribute_questions(), {d.key: d for d in AttributeDefinition.objects.all()}
+    known = {"questions": questions, "definitions": definitions}
+    action = request.POST.get("action", "")
+    simulation = Simulation.from_dict(request.session[key]) if key in request.session else None
+    problem = ""
+    try:
+        if action == "reset" or simulation is None or simulation.definition != flow.draft:
+            simulation = simulation_start(flow.draft, now=timezone.now(), **known)
+        elif action == "reply" and request.POST.get("text", "").strip():
+            simulation_reply(simulation, request.POST["text"].strip()[:1000], **known)
+        elif action == "forward":
+            simulation_fast_forward(simulation, **known)
+        elif action == "event":
+            simulation_event(simulation, request.POST.get("event", "order_placed").strip()[:64], {}, **known)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        problem = f"The draft cannot run yet ({error.__class__.__name__}): fix the errors the checks show."
+        simulation = None
+    if simulation is not None:
+        request.session[key] = simulation.as_dict()
+    return render(request, "flows/editor.html#simulator", {"flow": flow, "simulation": simulation, "problem": problem})
+
+
+def _editable(request, pk: int) -> Flow:
+    _require(request, "flows.view_flow", "flows.change_flow")
+    return get_object_or_404(Flow, pk=pk)
+
+
+def _node(flow: Flow, node_id: str) -> dict:
+    for node in (flow.draft or {}).get("nodes", []):
+        if isinstance(node, dict) and node.get("id") == node_id:
+            return node
+    raise Http404(f"no node {node_id!r} in this flow")
+
+
+def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
+    definitions = list(AttributeDefinition.objects.all())
+    specs = services.attribute_specs()
+    in_use = {
+        word: other.name
+        for other in Flow.objects.filter(status=Flow.Status.ACTIVE, trigger=Flow.Trigger.KEYWORD).exclude(pk=flow.pk)
+        for word in other.keywords
+    }
+    found = flow_checks_module.flow_checks(
+        flow.draft,
+        attributes=specs,
+        trigger=flow.trigger,
+        keywords=flow.keywords if flow.trigger == Flow.Trigger.KEYWORD else (),
+        keywords_in_use=in_use,
+        segments_of=lambda text: count_segments(text).segments,
+    )
+    nodes = [node for node in (flow.draft or {}).get("nodes", []) if isinstance(node, dict)]
+    ids = [node.get("id") for node in nodes]
+    by_node: dict[str, list] = {}
+    for check in found:
+        by_node.setdefault(check.node, []).append(check)
+    runs_at = _runs_at(flow)
+    cards = [
+        _card(node, ids, definitions, by_node.get(node.get("id"), []), runs_at, editing == node.get("id"))
+        for node in nodes
+    ]
+    return {
+        "flow": flow,
+        "cards": cards,
+        "checks": found,
+        "flow_checks": by_node.get("", []),
+        "errors": sum(check.level == "error" for check in found),
+        "warnings": sum(check.level == "warning" for check in found),
+        "diagram": layout(flow.draft or {}, editor.NODE_TYPES, runs_at),
+        "node_types": editor.NODE_TYPES,
+        "can_edit": request.user.has_perm("flows.change_flow"),
+        "live": flow.live_version,
+        "draft_is_live": flow.live_version is not None and flow.live_version.definition == flow.draft,
+        "versions": flow.versions.order_by("-number")[:10],
+    }
+
+
+def _card(node: dict, ids: list, definitions, checks, runs_at: dict, editing: bool) -> dict:
+    attribute = next((d for d in definitions if d.key == node.get("attribute")), None)
+    fields = []
+    for name, kind, label in editor.FIELDS.get(node.get("type"), []):
+        parent, _, leaf = name.rpartition(".")
+        holder = node.get(parent, {}) if parent else node
+        value = holder.get(leaf, "") if isinstance(holder, dict) else ""
+        fields.append({"name": f"f-{name}", "kind": kind, "label": label, "value": "" if value is None else value})
+    return {
+        "node": node,
+        "id": node.get("id"),
+        "type_label": editor.NODE_TYPES.get(node.get("type"), node.get("type")),
+        "fields": fields,
+        "targets": [i for i in ids if i != node.get("id")],
+        "definitions": definitions,
+        "answer_options": attribute.option_values if attribute and attribute.is_choice else [],
+        "answer_types": ["single_choice", "multiple_choice", "text", "number", "date", "yes_no"],
+        "split_ops": editor.SPLIT_OPS,
+        "checks": checks,
+        "runs": runs_at.get(node.get("id"), 0),
+        "editing": editing,
+        "then": node.get("next") or node.get("else"),
+    }
+
+
+def _runs_at(flow: Flow) -> dict[str, int]:
+    """How many runs of the flow passed each node, in one query (the run's path is a JSON list)."""
+    table = FlowRun._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT step, count(DISTINCT r.id) FROM {table} r, jsonb_array_elements_text(r.state->'path') step "
+            "WHERE r.flow_id = %s GROUP BY step"
+        )
+    else:
+        sql = (
+            f"SELECT step.value, count(DISTINCT r.id) FROM {table} r, json_each(r.state, '$.path') step "
+            "WHERE r.flow_id = %s GROUP BY step.value"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [flow.pk])
+        return dict(cursor.fetchall())
