@@ -158,6 +158,11 @@ class Outcome:
 # --- The engine ----------------------------------------------------------------------------------------------
 
 
+def branch_name(index: int) -> str:
+    """A random split's branches are A, B, C… in the order they are listed."""
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
+
+
 def new_state() -> dict:
     return {
         "node": None,
@@ -378,12 +383,15 @@ class _Run:
 
     def _split_random(self, node):
         point, total = self.given.random * 100, 0.0
-        for branch in node["branches"]:
+        chosen = len(node["branches"]) - 1
+        for index, branch in enumerate(node["branches"]):
             total += branch["percent"]
             if point < total:
-                self.goto(branch["next"])
-                return
-        self.goto(node["branches"][-1]["next"])
+                chosen = index
+                break
+        # The branch taken is a result ("A", "B"…), so that the flow's results can compare the branches.
+        self.effects.append(Result(node["id"], "", branch_name(chosen), branch_name(chosen)))
+        self.goto(node["branches"][chosen]["next"])
 
     def _wait(self, node):
         if node.get("until_local_time"):

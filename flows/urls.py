@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:pk>/nodes/<slug:node_id>/move/", views.node_move, name="node-move"),
     path("<int:pk>/publish/", views.publish, name="publish"),
     path("<int:pk>/simulator/", views.simulator, name="simulator"),
+    path("<int:pk>/versions/", views.versions, name="versions"),
+    path("<int:pk>/versions/<int:number>/revert/", views.revert, name="revert"),
+    path("<int:pk>/results/", views.results, name="results"),
+    path("<int:pk>/nodes/<slug:node_id>/attribute/", views.attribute_add, name="attribute-add"),
 ]

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from conversations import services as conversations_services
 from conversations.models import AttributeDefinition
 from conversations.sms.encoding import count_segments
 
@@ -22,7 +23,9 @@ from . import checks as flow_checks_module
 from . import editor, services
 from .diagram import layout
 from .models import Flow, FlowRun
+from .results import flow_results
 from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
+from .versions import definition_diff
 
 
 def _require(request, *perms: str) -> None:
@@ -246,3 +249,79 @@ def _runs_at(flow: Flow) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [flow.pk])
         return dict(cursor.fetchall())
+
+
+@staff_member_required
+def versions(request, pk: int):
+    """The version history, and a readable difference between two versions (or a version and the draft)."""
+    _require(request, "flows.view_flow")
+    flow = get_object_or_404(Flow, pk=pk)
+    history = list(flow.versions.select_related("published_by").order_by("-number"))
+    numbers = {version.number: version for version in history}
+
+    def chosen(name: str, default):
+        raw = request.GET.get(name, "")
+        if raw == "draft":
+            return "draft"
+        return int(raw) if raw.isascii() and raw.isdecimal() and int(raw) in numbers else default
+
+    newest = history[0].number if history else "draft"
+    a = chosen("a", history[1].number if len(history) > 1 else newest)
+    b = chosen("b", "draft" if flow.draft != (numbers[newest].definition if history else None) else newest)
+
+    def definition_of(which):
+        return flow.draft if which == "draft" else numbers[which].definition
+
+    changes = definition_diff(definition_of(a), definition_of(b)) if history or a == b == "draft" else []
+    context = {"flow": flow, "history": history, "a": a, "b": b, "changes": changes, "title": f"{flow.name}: versions"}
+    return render(request, "flows/versions.html", context)
+
+
+@staff_member_required
+@require_POST
+def revert(request, pk: int, number: int):
+    """An older version becomes the draft again (publishing it makes a new version)."""
+    flow = _editable(request, pk)
+    version = get_object_or_404(flow.versions, number=number)
+    flow.draft = version.definition
+    flow.save(update_fields=["draft", "updated_at"])
+    messages.success(request, f"The draft is version {number} again; publish it to make it live.")
+    return redirect("flows:editor", pk=flow.pk)
+
+
+@staff_member_required
+def results(request, pk: int):
+    """Answers per question, where runs are and drop off, offers sent, and random branches compared."""
+    _require(request, "flows.view_flow")
+    flow = get_object_or_404(Flow, pk=pk)
+    context = {"flow": flow, "results": flow_results(flow, _runs_at(flow)), "title": f"{flow.name}: results"}
+    return render(request, "flows/results.html", context)
+
+
+@staff_member_required
+@require_POST
+def attribute_add(request, pk: int, node_id: str):
+    """Create an attribute from a question's card and make the question save its answers there."""
+    flow = _editable(request, pk)
+    _require(request, "conversations.add_attributedefinition")
+    node = _node(flow, node_id)
+    options = [
+        {"value": value.strip(), "label": value.strip().replace("_", " ").capitalize(), "synonyms": []}
+        for value in request.POST.get("new_options", "").split(",")
+        if value.strip()
+    ]
+    definition = AttributeDefinition(
+        key=request.POST.get("new_key", "").strip(),
+        label=request.POST.get("new_label", "").strip() or request.POST.get("new_key", "").strip(),
+        type=request.POST.get("new_type", "single_choice"),
+        options=options,
+    )
+    try:
+        conversations_services.attribute_definition_save(definition=definition)
+    except ValidationError as error:
+        messages.error(request, "The attribute was not made: " + "; ".join(error.messages))
+    else:
+        flow.draft = editor.node_replace(flow.draft, node_id, {**node, "attribute": definition.key})
+        flow.save(update_fields=["draft", "updated_at"])
+        messages.success(request, f"Made the attribute {definition.key}; the question saves its answers there.")
+    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=node_id))

@@ -3,14 +3,17 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user
 from django.contrib.auth.models import Permission
+from django.db.models import Count
 from django.http import QueryDict
 
+from conversations.models import Message, Subscriber
 from flows import editor
 from flows.diagram import layout
-from flows.models import Flow
-from flows.services import flow_templates_load
-from tests.factories import UserFactory
+from flows.models import Flow, FlowResult, FlowRun
+from flows.services import flow_templates_load, run_resume, run_start
+from tests.factories import EventFactory, SubscriberFactory, UserFactory
 
 QUIZ = {
     "nodes": [
@@ -138,8 +141,6 @@ def test_the_simulator_runs_the_draft_and_keeps_its_shopper_in_the_session(staff
     assert 'sim-node">ask_size<' in start
     reply = staff.post(f"/flows/{quiz.pk}/simulator/", {"action": "reply", "text": "lrg"}, HTTP_HX_REQUEST="true")
     assert "size=L" in reply.content.decode()
-    from conversations.models import Message, Subscriber
-
     assert not Message.objects.exists() and not Subscriber.objects.exists()
 
 
@@ -153,3 +154,69 @@ def test_editing_needs_the_permission_to_change_flows(client, db):
     assert client.post(f"/flows/{quiz.pk}/nodes/add/", {"type": "end"}).status_code == 403
     assert client.post(f"/flows/{quiz.pk}/publish/").status_code == 403
     assert client.get("/flows/").status_code == 200
+
+
+def test_versions_diff_and_revert(staff):
+    quiz = Flow.objects.get(name="Welcome quiz")
+    staff.post(f"/flows/{quiz.pk}/nodes/add/", {"type": "send_message", "after": "ask_size"}, HTTP_HX_REQUEST="true")
+    html = staff.get(f"/flows/{quiz.pk}/versions/").content.decode()
+    assert "text_1</strong> added" in html and "ask_size</strong> changed" in html and "next: ask_skin → text_1" in html
+    assert staff.post(f"/flows/{quiz.pk}/publish/").status_code == 302
+    assert staff.post(f"/flows/{quiz.pk}/versions/1/revert/").status_code == 302
+    quiz.refresh_from_db()
+    assert quiz.draft == quiz.versions.get(number=1).definition and quiz.versions.count() == 2
+
+
+def test_a_new_attribute_is_made_from_a_questions_card(staff):
+    quiz = Flow.objects.get(name="Welcome quiz")
+    get_user(staff).user_permissions.add(Permission.objects.get(codename="add_attributedefinition"))
+    data = {
+        "new_key": "hair_length",
+        "new_label": "Hair length",
+        "new_type": "single_choice",
+        "new_options": "short, long",
+    }
+    html = staff.post(f"/flows/{quiz.pk}/nodes/ask_skin/attribute/", data, HTTP_HX_REQUEST="true").content.decode()
+    assert "Made the attribute hair_length" in html
+    quiz.refresh_from_db()
+    assert [n for n in quiz.draft["nodes"] if n["id"] == "ask_skin"][0]["attribute"] == "hair_length"
+    bad = staff.post(
+        f"/flows/{quiz.pk}/nodes/ask_skin/attribute/", {**data, "new_key": "Hair Length!"}, HTTP_HX_REQUEST="true"
+    )
+    assert "The attribute was not made" in bad.content.decode()
+
+
+def test_results_show_answers_and_random_branches(staff):
+    quiz = Flow.objects.get(name="Welcome quiz")
+    for reply in ("M", "mediun", "L"):
+        run = run_start(flow=quiz, subscriber=SubscriberFactory(), trigger="api")
+        run_resume(run=FlowRun.objects.get(pk=run.pk), text=reply)
+    html = staff.get(f"/flows/{quiz.pk}/results/").content.decode()
+    assert "<strong>3</strong> runs" in html
+    assert re.search(r"<td>M</td><td class=\"bar-cell\"><span class=\"bar\" style=\"width: 100%\"></span> 2</td>", html)
+
+    ab = Flow.objects.create(
+        name="A/B",
+        draft={
+            "nodes": [
+                {
+                    "id": "split",
+                    "type": "split_random",
+                    "branches": [{"percent": 50, "next": "a"}, {"percent": 50, "next": "b"}],
+                },
+                {"id": "a", "type": "send_message", "text": "A! Reply STOP to opt out", "next": "end"},
+                {"id": "b", "type": "send_message", "text": "B! Reply STOP to opt out", "next": "end"},
+                {"id": "end", "type": "end"},
+            ]
+        },
+    )
+    staff.post(f"/flows/{ab.pk}/publish/")
+    for _ in range(6):
+        shopper = SubscriberFactory()
+        run_start(flow=ab, subscriber=shopper, trigger="api")
+        EventFactory(subscriber=shopper, type="order_placed")
+    branches = dict(FlowResult.objects.filter(node="split").values_list("category").annotate(n=Count("id")))
+    html = staff.get(f"/flows/{ab.pk}/results/").content.decode()
+    assert "Random split split" in html
+    for name, runs in branches.items():
+        assert f"<td>{name}</td><td>{runs}</td><td>{runs}</td><td>100 %</td>" in html
