@@ -36,6 +36,8 @@ def flow_checks(
     keywords: Iterable[str] = (),
     keywords_in_use: dict[str, str] | None = None,
     segments_of: Callable[[str], int] | None = None,
+    flow_id: int | None = None,
+    flow_name: str = "",
 ) -> list[Check]:
     """Everything the editor should say about a definition, errors first.
 
@@ -58,6 +60,8 @@ def flow_checks(
         found.append(Check(WARNING, node_id, "no path leads to this node: it can never run"))
     for node in definition["nodes"]:
         found += _node_warnings(node, attributes, segments_of)
+        if node["type"] == "start_flow" and str(node.get("flow")) in {str(flow_id), flow_name} - {"", "None"}:
+            found.append(Check(ERROR, node["id"], "this node starts the flow it is in: it would start itself forever"))
     if trigger in MARKETING_TRIGGERS:
         first = first_text(nodes, start)
         if first is not None and not OPT_OUT_WORDING.search(first["text"]):
@@ -81,8 +85,7 @@ def _node_warnings(node: dict, attributes: dict[str, dict], segments_of) -> list
     found = []
     kind = node["type"]
     if kind == "ask_question":
-        answer_type = node.get("answer_type") or attributes.get(node.get("attribute"), {}).get("type")
-        if not node.get("other") and answer_type != "text":  # any text answers a text question
+        if not node.get("other") and _answer_type(node, attributes) != "text":  # any text answers a text question
             found.append(Check(WARNING, node["id"], "no path for an answer that matches nothing (other)"))
         if not node.get("no_reply"):
             found.append(Check(WARNING, node["id"], "no path for when they do not reply (no_reply)"))
@@ -97,6 +100,16 @@ def _node_warnings(node: dict, attributes: dict[str, dict], segments_of) -> list
                 Check(WARNING, node["id"], f"the text is {segments} SMS segments; keep it to {MAX_SEGMENTS} or fewer")
             )
     return found
+
+
+def _answer_type(node: dict, attributes: dict[str, dict]) -> str:
+    """How the engine reads the answers to a question: its own options, else its attribute's type (an
+    `answer_type` left over from before the attribute was picked does not count), else its answer type."""
+    if node.get("options"):
+        return node.get("answer_type") or "single_choice"
+    if node.get("attribute") in attributes:
+        return attributes[node["attribute"]]["type"]
+    return node.get("answer_type") or "text"
 
 
 def _sample(text: str) -> str:

@@ -6,6 +6,7 @@ a whole: flows/checks.py does, on every change.
 """
 
 import copy
+import math
 import re
 
 NODE_TYPES = {
@@ -212,10 +213,12 @@ def _new_branch(node_type: str) -> dict:
 
 
 def _number(text: str):
+    """A number when the text is a finite one in range; the text itself otherwise (the checks name it)."""
     try:
-        return float(text) if "." in text else int(text)
+        number = float(text) if "." in text or "e" in text.lower() else int(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) and abs(number) <= 1e9 else text
 
 
 def _retarget(node: dict, old: str, new) -> None:

@@ -9,11 +9,12 @@ One live run per subscriber. A second trigger while a run is live:
 - an opt-in, an event trigger or a start for a whole segment is skipped (the shopper is busy in a conversation).
 """
 
+import contextvars
 import json
 import logging
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -61,6 +62,12 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
     """Check and publish a definition (the flow's draft by default) as the flow's next version; activate it."""
     definition = definition if definition is not None else flow.draft
     flow_definition_check(definition)
+    itself = {str(flow.pk), flow.name}
+    circles = [n["id"] for n in definition["nodes"] if n["type"] == "start_flow" and str(n.get("flow")) in itself]
+    if circles:
+        raise ValidationError(
+            {"definition": [f"node {node_id}: flow: it starts the flow it is in, forever" for node_id in circles]}
+        )
     keywords = sorted({normalize(word).replace(" ", "") for word in flow.keywords if normalize(word)})
     if flow.trigger == Flow.Trigger.KEYWORD:
         if not keywords:
@@ -121,14 +128,36 @@ def run_start(
     *, flow: Flow, subscriber: Subscriber, trigger: str, in_reply_to: Message | None = None, now: datetime | None = None
 ) -> FlowRun | None:
     """Start a flow's live version for a subscriber, following the one-live-run rule; None when skipped."""
+    depth = _chained_starts.get()
+    if depth >= MAX_CHAINED_STARTS:  # start_flow nodes that lead round in a circle
+        log.warning("not starting %s for subscriber %s: %s flows started one another", flow, subscriber.pk, depth)
+        return None
+    token = _chained_starts.set(depth + 1)
+    try:
+        return _run_start(flow=flow, subscriber=subscriber, trigger=trigger, in_reply_to=in_reply_to, now=now)
+    finally:
+        _chained_starts.reset(token)
+
+
+MAX_CHAINED_STARTS = 5
+_chained_starts: contextvars.ContextVar[int] = contextvars.ContextVar("flows_chained_starts", default=0)
+
+
+def _run_start(*, flow, subscriber, trigger, in_reply_to, now) -> FlowRun | None:
     now = now or timezone.now()
     version = flow.live_version
     if version is None or flow.status != Flow.Status.ACTIVE:
         return None
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED or not _may_enter(flow, subscriber, now):
         return None
-    talking = Conversation.objects.filter(subscriber=subscriber, status__in=Conversation.LIVE).exists()
     with transaction.atomic():
+        # Locked, so that the conversation cannot close between this look and the run being made.
+        talking = (
+            Conversation.objects.select_for_update()
+            .filter(subscriber=subscriber, status__in=Conversation.LIVE)
+            .values_list("pk", flat=True)
+        )
+        talking = bool(list(talking))
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
         if live is not None:
             if trigger in WAIT_WHEN_BUSY:
@@ -194,9 +223,12 @@ def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
             .first()
         )
         if run is not None and run.waiting_for == "event" and run.paused_at is not None:
-            # Paused while a person talks: the event is kept and given to the run when it resumes.
-            held = [*run.state.get("held_events", []), {"type": event.type, "properties": event.properties}]
-            FlowRun.objects.filter(pk=run.pk).update(state={**run.state, "held_events": held})
+            # Paused while a person talks: an event the run waits for is kept and given to it when it resumes.
+            node = next((n for n in run.version.definition["nodes"] if n["id"] == run.current_node), {})
+            held = run.state.get("held_events", [])
+            if node.get("event") == event.type and len(held) < MAX_HELD_EVENTS:
+                held = [*held, {"type": event.type, "properties": event.properties}]
+                FlowRun.objects.filter(pk=run.pk).update(state={**run.state, "held_events": held})
             return
         if run is not None and run.waiting_for == "event":
             given = engine.Event(event.type, now, dict(event.properties), random=random.random())
@@ -241,8 +273,15 @@ def runs_process_due(now: datetime | None = None) -> int:
 # --- Pausing while a person talks ------------------------------------------------------------------------------
 
 
+MAX_HELD_EVENTS = 5
+# Texts a paused run had queued wait with this date until the run resumes (never due before).
+HELD_WHILE_TALKING = datetime(9999, 1, 1, tzinfo=UTC)
+TALKING_HOLD = "held: an agent is talking with them"
+
+
 def runs_pause_for(*, subscriber: Subscriber, now: datetime | None = None) -> int:
-    """An agent took over the conversation: the subscriber's live runs stop their clock until it closes."""
+    """An agent took over the conversation: the subscriber's live runs stop their clock, and the texts they had
+    queued wait, until it closes."""
     now = now or timezone.now()
     paused = 0
     with transaction.atomic():
@@ -250,8 +289,18 @@ def runs_pause_for(*, subscriber: Subscriber, now: datetime | None = None) -> in
             left = (run.wake_at - now).total_seconds() if run.wake_at else None
             state = {**run.state, "paused_wake_in": left}
             FlowRun.objects.filter(pk=run.pk).update(paused_at=now, wake_at=None, state=state, updated_at=now)
+            Message.objects.filter(origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED).update(
+                not_before=HELD_WHILE_TALKING, hold_reason=TALKING_HOLD, updated_at=now
+            )
             paused += 1
     return paused
+
+
+def _release_held_texts(run: FlowRun, now: datetime) -> None:
+    """The run goes on: its held texts are due now (the send gate decides again when they may go)."""
+    Message.objects.filter(
+        origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED, not_before=HELD_WHILE_TALKING
+    ).update(not_before=now, hold_reason="", updated_at=now)
 
 
 def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime | None = None) -> int:
@@ -263,12 +312,13 @@ def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime 
             FlowRun.objects.live()
             .select_for_update(of=("self",))
             .filter(subscriber=subscriber, paused_at__isnull=False)
-            .select_related("version", "subscriber")
+            .select_related("version", "subscriber", "flow")
         )
         for run in paused:
-            if end:
+            if end or (run.state.get("deferred_start") and run.flow.status != Flow.Status.ACTIVE):
                 _finish(run, FlowRun.Status.INTERRUPTED, "ended when the conversation with an agent closed", now)
                 continue
+            _release_held_texts(run, now)
             state = dict(run.state)
             if state.pop("deferred_start", False):  # started while they talked: it begins now
                 FlowRun.objects.filter(pk=run.pk).update(paused_at=None, state=state, updated_at=now)
@@ -292,6 +342,24 @@ def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime 
                     _apply(run, outcome, now=now)
             resumed += 1
     return resumed
+
+
+def runs_pause_check(now: datetime | None = None) -> str:
+    """Set right what a race or a failed receiver left (part of the minute's due work): paused runs of someone
+    no longer talking with an agent go on (or end, per INBOX_CLOSE_RESUMES_FLOWS), and live runs of someone
+    who is talking pause."""
+    talking = Conversation.objects.filter(status__in=Conversation.LIVE).values("subscriber_id")
+    live = FlowRun.objects.live()
+    left_paused = live.filter(paused_at__isnull=False).exclude(subscriber_id__in=talking)
+    not_paused = live.filter(paused_at__isnull=True, subscriber_id__in=talking)
+    resumed = paused = 0
+    for subscriber in Subscriber.objects.filter(pk__in=left_paused.values("subscriber_id")).prefetch_related("tags")[
+        :DUE_BATCH
+    ]:
+        resumed += runs_resume_for(subscriber=subscriber, end=not settings.INBOX_CLOSE_RESUMES_FLOWS, now=now)
+    for subscriber in Subscriber.objects.filter(pk__in=not_paused.values("subscriber_id"))[:DUE_BATCH]:
+        paused += runs_pause_for(subscriber=subscriber, now=now)
+    return f"resumed {resumed}, paused {paused}"
 
 
 # --- Starting a flow for a segment --------------------------------------------------------------------------

@@ -5,6 +5,8 @@ session): the engine's effects are applied to the pretend shopper (answers, tags
 transcript. Time is the simulation's own: fast-forwarding fires the wait or no-reply timeout the run is at.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +18,7 @@ from conversations.models import AttributeDefinition
 from . import engine
 
 PRETEND_CODE = "TEST-CODE"
+KEPT_LINES = 100  # of the chat, in the session
 
 
 @dataclass
@@ -41,19 +44,28 @@ class Simulation:
         return (self.state or {}).get("waiting_for") or ""
 
     def as_dict(self) -> dict:
+        """What the session keeps: the draft only by its fingerprint, and the last lines of the chat."""
         return {
-            "definition": self.definition,
+            "draft": draft_fingerprint(self.definition),
             "now": self.now.isoformat(),
             "first_name": self.first_name,
             "attributes": self.attributes,
             "tags": self.tags,
             "state": self.state,
-            "transcript": self.transcript,
+            "transcript": self.transcript[-KEPT_LINES:],
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Simulation":
-        return cls(**{**data, "now": datetime.fromisoformat(data["now"])})
+    def from_dict(cls, data: dict, definition: dict) -> "Simulation | None":
+        """The simulation kept in the session, or None when the draft has changed since (it starts again)."""
+        if data.get("draft") != draft_fingerprint(definition):
+            return None
+        fields = {key: value for key, value in data.items() if key != "draft"}
+        return cls(definition=definition, **{**fields, "now": datetime.fromisoformat(data["now"])})
+
+
+def draft_fingerprint(definition: dict) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def simulation_start(

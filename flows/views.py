@@ -7,13 +7,15 @@ The simulator keeps its pretend shopper in the session, never in the database.
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from conversations import services as conversations_services
 from conversations.models import AttributeDefinition
@@ -26,6 +28,8 @@ from .models import Flow, FlowRun
 from .results import flow_results
 from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
 from .versions import definition_diff
+
+RUN_COUNTS_SECONDS = 30
 
 
 def _require(request, *perms: str) -> None:
@@ -64,7 +68,7 @@ def node_add(request, pk: int):
         return HttpResponse("Unknown node type", status=400)
     flow.draft, node_id = editor.node_add(flow.draft, node_type, after=request.POST.get("after") or None)
     flow.save(update_fields=["draft", "updated_at"])
-    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=node_id))
+    return _changed(request, flow, editing=node_id)
 
 
 @staff_member_required
@@ -76,7 +80,7 @@ def node_save(request, pk: int, node_id: str):
     flow.draft = editor.node_replace(flow.draft, node_id, editor.node_from_form(node, request.POST))
     flow.save(update_fields=["draft", "updated_at"])
     still_editing = node_id if request.POST.get("action") else ""
-    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=still_editing))
+    return _changed(request, flow, editing=still_editing)
 
 
 @staff_member_required
@@ -86,7 +90,7 @@ def node_delete(request, pk: int, node_id: str):
     _node(flow, node_id)
     flow.draft = editor.node_delete(flow.draft, node_id)
     flow.save(update_fields=["draft", "updated_at"])
-    return render(request, "flows/editor.html#workspace", _workspace(request, flow))
+    return _changed(request, flow)
 
 
 @staff_member_required
@@ -96,7 +100,7 @@ def node_move(request, pk: int, node_id: str):
     _node(flow, node_id)
     flow.draft = editor.node_move(flow.draft, node_id, -1 if request.POST.get("step") == "up" else 1)
     flow.save(update_fields=["draft", "updated_at"])
-    return render(request, "flows/editor.html#workspace", _workspace(request, flow))
+    return _changed(request, flow)
 
 
 @staff_member_required
@@ -135,10 +139,10 @@ def simulator(request, pk: int):
     questions, definitions = services.attribute_questions(), {d.key: d for d in AttributeDefinition.objects.all()}
     known = {"questions": questions, "definitions": definitions}
     action = request.POST.get("action", "")
-    simulation = Simulation.from_dict(request.session[key]) if key in request.session else None
+    simulation = Simulation.from_dict(request.session[key], flow.draft) if key in request.session else None
     problem = ""
     try:
-        if action == "reset" or simulation is None or simulation.definition != flow.draft:
+        if action == "reset" or simulation is None:
             simulation = simulation_start(flow.draft, now=timezone.now(), **known)
         elif action == "reply" and request.POST.get("text", "").strip():
             simulation_reply(simulation, request.POST["text"].strip()[:1000], **known)
@@ -152,6 +156,12 @@ def simulator(request, pk: int):
     if simulation is not None:
         request.session[key] = simulation.as_dict()
     return render(request, "flows/editor.html#simulator", {"flow": flow, "simulation": simulation, "problem": problem})
+
+
+def _changed(request, flow: Flow, *, editing: str = "") -> HttpResponse:
+    """The workspace after a change to the draft; the simulator panel hears of it and runs the new draft."""
+    response = render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=editing))
+    return trigger_client_event(response, "flow-changed")
 
 
 def _editable(request, pk: int) -> Flow:
@@ -181,6 +191,8 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
         keywords=flow.keywords if flow.trigger == Flow.Trigger.KEYWORD else (),
         keywords_in_use=in_use,
         segments_of=lambda text: count_segments(text).segments,
+        flow_id=flow.pk,
+        flow_name=flow.name,
     )
     nodes = [node for node in (flow.draft or {}).get("nodes", []) if isinstance(node, dict)]
     ids = [node.get("id") for node in nodes]
@@ -235,20 +247,28 @@ def _card(node: dict, ids: list, definitions, checks, runs_at: dict, editing: bo
 
 def _runs_at(flow: Flow) -> dict[str, int]:
     """How many runs of the flow passed each node, in one query (the run's path is a JSON list)."""
+    # Cached under the runs' count and latest change, so a new or moved run is counted at once.
+    latest = FlowRun.objects.filter(flow=flow).aggregate(n=Count("id"), changed=Max("updated_at"))
+    key = f"flow-runs-at-{flow.pk}-{latest['n']}-{latest['changed'].timestamp() if latest['changed'] else 0}"
+    counts = cache.get(key)
+    if counts is not None:
+        return counts
     table = FlowRun._meta.db_table
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT step, count(DISTINCT r.id) FROM {table} r, jsonb_array_elements_text(r.state->'path') step "
-            "WHERE r.flow_id = %s GROUP BY step"
+            "WHERE r.flow_id = %s AND jsonb_typeof(r.state->'path') = 'array' GROUP BY step"
         )
     else:
         sql = (
             f"SELECT step.value, count(DISTINCT r.id) FROM {table} r, json_each(r.state, '$.path') step "
-            "WHERE r.flow_id = %s GROUP BY step.value"
+            "WHERE r.flow_id = %s AND json_type(r.state, '$.path') = 'array' GROUP BY step.value"
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, [flow.pk])
-        return dict(cursor.fetchall())
+        counts = dict(cursor.fetchall())
+    cache.set(key, counts, RUN_COUNTS_SECONDS)  # a big flow's counts take a moment: not again on every edit
+    return counts
 
 
 @staff_member_required
@@ -324,4 +344,4 @@ def attribute_add(request, pk: int, node_id: str):
         flow.draft = editor.node_replace(flow.draft, node_id, {**node, "attribute": definition.key})
         flow.save(update_fields=["draft", "updated_at"])
         messages.success(request, f"Made the attribute {definition.key}; the question saves its answers there.")
-    return render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=node_id))
+    return _changed(request, flow, editing=node_id)

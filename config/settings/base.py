@@ -206,6 +206,7 @@ DUE_WORK = [
     "conversations.services.inbound_process_pending",
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
+    "flows.services.runs_pause_check",
     "conversations.services.outbox_send_due",
     "conversations.services.helpdesk_deliver_due",
 ]

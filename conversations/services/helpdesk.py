@@ -83,23 +83,42 @@ def helpdesk_deliver_due(max_seconds: float = 20.0) -> int:
         return 0
     deadline = time.monotonic() + max_seconds
     delivered = 0
+    # No more in a batch than can be tried, each at its full timeout, before the lease ends.
+    batch = max(1, min(DELIVERY_BATCH, int(CLAIM_LEASE.total_seconds() // (2 * settings.HELPDESK_TIMEOUT_SECONDS))))
     while time.monotonic() < deadline:
         now = timezone.now()
+        lease = now + CLAIM_LEASE
         with transaction.atomic():
             due = list(
                 HelpdeskDelivery.objects.filter(status=HelpdeskDelivery.Status.PENDING, next_attempt_at__lte=now)
                 .select_for_update(skip_locked=True)
-                .order_by("next_attempt_at", "id")[:DELIVERY_BATCH]
+                .order_by("next_attempt_at", "id")[:batch]
             )
-            HelpdeskDelivery.objects.filter(pk__in=[d.pk for d in due]).update(next_attempt_at=now + CLAIM_LEASE)
-        for delivery in due:
-            delivered += _attempt(delivery)
-        if len(due) < DELIVERY_BATCH:
+            HelpdeskDelivery.objects.filter(pk__in=[d.pk for d in due]).update(next_attempt_at=lease)
+        for index, delivery in enumerate(due):
+            if time.monotonic() >= deadline:  # out of time: give the rest back at once instead of at the lease end
+                HelpdeskDelivery.objects.filter(pk__in=[d.pk for d in due[index:]], next_attempt_at=lease).update(
+                    next_attempt_at=now
+                )
+                return delivered
+            delivery.next_attempt_at = lease
+            delivered += _attempt(delivery, lease)
+        if len(due) < batch:
             break
     return delivered
 
 
-def _attempt(delivery: HelpdeskDelivery) -> int:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET without the body: it counts as a failed attempt instead."""
+
+    def redirect_request(self, request, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _attempt(delivery: HelpdeskDelivery, lease) -> int:
     body = json.dumps({"delivery": delivery.pk, **delivery.payload}, separators=(",", ":")).encode()
     request = urllib.request.Request(
         settings.HELPDESK_WEBHOOK_URL,
@@ -115,7 +134,7 @@ def _attempt(delivery: HelpdeskDelivery) -> int:
     )
     delivery.attempts += 1
     try:
-        with urllib.request.urlopen(request, timeout=settings.HELPDESK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=settings.HELPDESK_TIMEOUT_SECONDS) as response:
             code, error = response.status, ""
     except urllib.error.HTTPError as failure:
         code, error = failure.code, f"HTTP {failure.code}"
@@ -129,8 +148,12 @@ def _attempt(delivery: HelpdeskDelivery) -> int:
         log.warning("help-desk delivery %s failed for good: %s", delivery.pk, error)
     else:
         delivery.next_attempt_at = timezone.now() + RETRY_DELAYS[delivery.attempts - 1]
-    delivery.save()
-    return 1 if delivery.status == HelpdeskDelivery.Status.DELIVERED else 0
+    # Only while this worker still holds the lease: a slower worker's result never overwrites a newer one.
+    fields = ["attempts", "status", "last_status_code", "last_error", "next_attempt_at", "delivered_at"]
+    kept = HelpdeskDelivery.objects.filter(pk=delivery.pk, next_attempt_at=lease).update(
+        **{name: getattr(delivery, name) for name in fields}
+    )
+    return 1 if kept and delivery.status == HelpdeskDelivery.Status.DELIVERED else 0
 
 
 __all__ = ["helpdesk_deliver_due", "helpdesk_notify", "helpdesk_signature"]

@@ -58,17 +58,30 @@ def conversation_open(
 
 
 def conversation_take_inbound(*, conversation: Conversation, message: Message) -> None:
-    """A shopper's text lands in their live conversation: unread, newest, and passed on to the help desk."""
-    Conversation.objects.filter(pk=conversation.pk).update(
+    """A shopper's text lands in their conversation: unread, newest, and passed on to the help desk.
+
+    A conversation closed in the meantime is opened again properly (so that their runs pause again).
+    """
+    landed = Conversation.objects.filter(pk=conversation.pk, status__in=Conversation.LIVE).update(
         unread=F("unread") + 1, last_message_at=message.created_at, status=Conversation.Status.OPEN
     )
+    if not landed:
+        conversation = conversation_open(subscriber=conversation.subscriber, reason=Conversation.Reason.INBOUND)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            unread=F("unread") + 1, last_message_at=message.created_at
+        )
     # The help desk is told the conversation as the text left it: a pending one is open again.
     conversation.status, conversation.last_message_at = Conversation.Status.OPEN, message.created_at
     helpdesk_notify("message.inbound", conversation, {"message": _message_payload(message)})
 
 
 def conversation_reply(*, conversation: Conversation, body: str, user=None) -> Message:
-    """Queue an agent's reply through the send gate (raises SendRefused, e.g. when they opted out)."""
+    """Queue an agent's reply through the send gate (raises SendRefused, e.g. when they opted out).
+
+    Replying in a closed conversation opens it again: a person is talking, so automation waits.
+    """
+    if not Conversation.objects.filter(pk=conversation.pk, status__in=Conversation.LIVE).exists():
+        conversation_open(subscriber=conversation.subscriber, reason=Conversation.Reason.AGENT, by=user)
     last_inbound = (
         Message.objects.filter(subscriber_id=conversation.subscriber_id, direction=Message.Direction.INBOUND)
         .order_by("-created_at", "-id")
@@ -106,10 +119,11 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
 
 def conversation_set_status(*, conversation: Conversation, status: str) -> None:
     """Open ↔ pending (waiting on the shopper); closing goes through `conversation_close`."""
-    if status not in Conversation.LIVE or not conversation.is_live:
+    if status not in Conversation.LIVE:
         raise ValueError(f"a live conversation can be set to open or pending, not {status!r}")
-    Conversation.objects.filter(pk=conversation.pk).update(status=status)
-    conversation.status = status
+    # Only while it is live: a conversation closed meanwhile stays closed (reopening pauses runs again).
+    if Conversation.objects.filter(pk=conversation.pk, status__in=Conversation.LIVE).update(status=status):
+        conversation.status = status
 
 
 def conversation_close(*, conversation: Conversation, by=None) -> None:
@@ -149,7 +163,11 @@ _ENGINE = Engine(builtins=[])  # plain variables and the default filters; no tag
 
 def inbound_to_open_conversation(inbound) -> bool:
     """First in the chain: a subscriber with a live conversation is talking to a person, not to automation."""
-    conversation = Conversation.objects.filter(subscriber=inbound.subscriber, status__in=Conversation.LIVE).first()
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(subscriber=inbound.subscriber, status__in=Conversation.LIVE)
+        .first()
+    )
     if conversation is None:
         return False
     conversation_take_inbound(conversation=conversation, message=inbound.message)

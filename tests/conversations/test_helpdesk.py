@@ -181,6 +181,15 @@ def test_a_failed_call_is_retried_a_minute_later_and_logged(helpdesk, ana):
     assert helpdesk.received[0]["raw"] == helpdesk.received[1]["raw"]  # the same delivery, the same body
 
 
+def test_a_redirect_is_a_failed_attempt_not_a_delivery(helpdesk, ana):
+    helpdesk.next_statuses = [302]
+    services.conversation_open(subscriber=ana, reason="agent")
+    assert services.helpdesk_deliver_due() == 0
+    delivery = HelpdeskDelivery.objects.get()
+    assert (delivery.status, delivery.last_status_code, delivery.attempts) == ("pending", 302, 1)
+    assert len(helpdesk.received) == 1  # the redirect was not followed as a GET without the body
+
+
 def test_the_backoff_grows_and_after_six_failed_attempts_the_delivery_has_failed(helpdesk, ana):
     helpdesk.next_statuses = [503] * 6
     services.conversation_open(subscriber=ana, reason="agent")

@@ -324,3 +324,47 @@ def test_an_agents_text_a_day_after_theirs_waits_for_the_morning(api):
     assert reply.purpose == "conversational"
     assert reply.not_before is not None and reply.not_before > timezone.now()
     assert "quiet hours" in reply.hold_reason
+
+
+def test_texts_a_flow_queued_wait_while_a_person_talks_and_go_when_it_closes(api, flows):
+    shopper()
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    run = run_of("Cart abandonment")
+    reminder = Message.objects.create(
+        subscriber=run.subscriber,
+        direction="outbound",
+        body="Your cart misses you",
+        status="queued",
+        origin="flow",
+        origin_id=run.pk,
+    )
+    text(api, "do you ship to Canada?")
+    reminder.refresh_from_db()
+    assert reminder.status == "queued" and reminder.not_before.year == 9999 and "agent" in reminder.hold_reason
+    services.conversation_close(conversation=conversation())
+    reminder.refresh_from_db()
+    assert reminder.not_before.year == timezone.now().year and reminder.hold_reason == ""
+
+
+def test_the_minute_check_sets_right_runs_a_race_left_paused_or_running(api, flows):
+    from flows.services import runs_pause_check
+
+    shopper()
+    api.post("/api/v1/events/", {"phone": PHONE, "type": "cart_abandoned"}, format="json")
+    text(api, "a question?")
+    # The conversation closes without its signal (a failed receiver): the run would stay paused forever.
+    Conversation.objects.update(status="closed")
+    assert runs_pause_check() == "resumed 1, paused 0"
+    assert run_of("Cart abandonment").paused_at is None
+    # And the other way round: a live conversation, a run that is not paused.
+    Conversation.objects.update(status="open")
+    assert runs_pause_check() == "resumed 0, paused 1"
+    assert run_of("Cart abandonment").paused_at is not None
+
+
+def test_a_reply_in_a_closed_conversation_opens_it_again(api, flows):
+    shopper()
+    text(api, "hello?")
+    services.conversation_close(conversation=conversation())
+    services.conversation_reply(conversation=conversation(), body="Hi Lee, still there?")
+    assert conversation().status == "open"

@@ -61,6 +61,8 @@ class FakeHelpdesk:
                     return
                 body = json.dumps({"ok": 200 <= status < 300}).encode()
                 self.send_response(status)
+                if 300 <= status < 400:  # a moved help desk: a client that follows would lose the POST body
+                    self.send_header("Location", fake.url)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

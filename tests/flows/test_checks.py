@@ -90,3 +90,12 @@ def test_the_first_text_of_a_flow_the_store_starts_needs_the_way_out(trigger, te
     first = {"id": "hi", "type": "send_message", "text": text, "next": "end"}
     found = checks([wait, first, END], trigger=trigger)
     assert any("add how to opt out" in message for _, _, message in found) is flagged
+
+
+def test_a_flow_that_starts_itself_is_an_error():
+    loop = [
+        {"id": "hi", "type": "send_message", "text": "Hi", "next": "again"},
+        {"id": "again", "type": "start_flow", "flow": "Loop"},
+    ]
+    found = checks(loop, trigger="opt_in", flow_id=9, flow_name="Loop")
+    assert (ERROR, "again", "this node starts the flow it is in: it would start itself forever") in found

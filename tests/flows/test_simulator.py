@@ -45,7 +45,9 @@ def test_a_typo_is_understood_and_saved_on_the_pretend_shopper():
 
 def test_a_no_reply_timeout_can_be_fast_forwarded_and_the_state_survives_a_round_trip():
     simulation = simulation_start(template("welcome_quiz"), now=NOW, **KNOWN)
-    simulation = Simulation.from_dict(json.loads(json.dumps(simulation.as_dict())))  # as the session keeps it
+    kept = json.loads(json.dumps(simulation.as_dict()))  # as the session keeps it: no copy of the draft
+    assert "definition" not in kept
+    simulation = Simulation.from_dict(kept, template("welcome_quiz"))
     simulation_fast_forward(simulation, **KNOWN)
     assert simulation.now > NOW
     assert simulation.node != "ask_size" or simulation.ended

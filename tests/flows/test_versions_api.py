@@ -88,3 +88,28 @@ def test_importing_and_publishing_need_the_permission_to_change_flows(db):
     assert client.get(f"/api/v1/flows/{gift.pk}/export/").status_code == 200
     assert client.post(f"/api/v1/flows/{gift.pk}/publish/").status_code == 403
     assert client.post("/api/v1/flows/import/", {"name": "X"}, format="json").status_code == 403
+
+
+def test_a_flow_that_starts_itself_cannot_be_published_and_chained_starts_stop(api):
+    loop = Flow.objects.create(
+        name="Loop",
+        trigger="manual",
+        draft={
+            "nodes": [
+                {"id": "hi", "type": "send_message", "text": "Hi", "next": "again"},
+                {"id": "again", "type": "start_flow", "flow": "Loop"},
+            ]
+        },
+    )
+    response = api.post(f"/api/v1/flows/{loop.pk}/publish/")
+    assert response.status_code == 400
+    assert response.json()["definition"] == ["node again: flow: it starts the flow it is in, forever"]
+    # Two flows that start each other are not caught by the check, but the chain stops.
+    ping = Flow.objects.create(name="Ping", draft={"nodes": [{"id": "go", "type": "start_flow", "flow": "Pong"}]})
+    pong = Flow.objects.create(name="Pong", draft={"nodes": [{"id": "go", "type": "start_flow", "flow": "Ping"}]})
+    for flow in (ping, pong):
+        assert api.post(f"/api/v1/flows/{flow.pk}/publish/").status_code == 200
+    ping.refresh_from_db()
+    shopper = SubscriberFactory()
+    assert run_start(flow=ping, subscriber=shopper, trigger="api") is not None
+    assert 2 <= FlowRun.objects.filter(subscriber=shopper).count() <= 5  # ping, pong, ping… then it stops
