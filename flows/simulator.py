@@ -91,7 +91,7 @@ def simulation_fast_forward(simulation: Simulation, *, questions: dict, definiti
         simulation.transcript.append({"who": "note", "text": "Nothing is waiting for time.", "node": ""})
         return
     simulation.now = max(simulation.now, datetime.fromisoformat(wake_at)) + timedelta(seconds=1)
-    simulation.transcript.append({"who": "note", "text": f"⏩ {simulation.now:%a %H:%M}", "node": simulation.node})
+    simulation.transcript.append({"who": "note", "text": f"» {simulation.now:%a %H:%M}", "node": simulation.node})
     _step(simulation, engine.Timeout(simulation.now, random=0.5), questions, definitions)
 
 
