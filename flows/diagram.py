@@ -25,6 +25,7 @@ class Box:
     y: int
     runs: int = 0
     reachable: bool = True
+    stopped: int = 0  # runs that expired or were interrupted here: the drop-off
 
 
 @dataclass
@@ -35,6 +36,12 @@ class Edge:
     points: tuple[int, int, int, int] = (0, 0, 0, 0)
     stacked: int = 0  # labels of the edges before it between the same two nodes
     bend: int = 0  # how far the curve's control point is pulled sideways; 0 is a straight line
+    runs: int | None = None  # runs that went from source to target; None on a second edge between them
+
+    @property
+    def text(self) -> str:
+        counted = f"{self.runs} run{'s' if self.runs != 1 else ''}" if self.runs else ""
+        return " · ".join(part for part in (self.label, counted) if part)
 
     @property
     def path(self) -> str:
@@ -60,7 +67,7 @@ class Diagram:
     height: int = 0
 
 
-def layout(definition: dict, titles: dict[str, str], runs_at: dict[str, int] | None = None) -> Diagram:
+def layout(definition: dict, titles: dict[str, str], counts=None) -> Diagram:
     """Place every node: a row by its longest distance from the start node; unreachable nodes in a last row."""
     nodes = {node["id"]: node for node in definition.get("nodes", []) if isinstance(node, dict) and "id" in node}
     if not nodes:
@@ -71,7 +78,9 @@ def layout(definition: dict, titles: dict[str, str], runs_at: dict[str, int] | N
     layers: dict[int, list[str]] = {}
     for node_id in nodes:  # keep the cards' order within a layer
         layers.setdefault(depth.get(node_id, last), []).append(node_id)
-    runs_at = runs_at or {}
+    runs_at = counts.nodes if counts else {}
+    stopped = counts.stopped if counts else {}
+    steps = counts.steps if counts else {}
     diagram = Diagram()
     position = {}
     for row, ids in sorted(layers.items()):
@@ -89,6 +98,7 @@ def layout(definition: dict, titles: dict[str, str], runs_at: dict[str, int] | N
                     y,
                     runs_at.get(node_id, 0),
                     node_id in depth,
+                    stopped.get(node_id, 0),
                 )
             )
     for node_id, node in nodes.items():
@@ -102,11 +112,13 @@ def layout(definition: dict, titles: dict[str, str], runs_at: dict[str, int] | N
             if field_name == "next" and node["type"] == "ask_question":
                 label = "other answers" if node.get("branches") else "answered"
             edge = Edge(node_id, target, label, _points(position[node_id], position[target]))
+            if not any((e.source, e.target) == (node_id, target) for e in diagram.edges):
+                edge.runs = steps.get((node_id, target), 0)  # runs that went this way (once per pair of nodes)
             if abs(position[target][1] - position[node_id][1]) > BOX_HEIGHT + GAP_Y:
                 # Past a row: a straight line would run through the boxes between, so it curves around them.
                 edge.bend = BEND if position[target][0] >= position[node_id][0] else -BEND
             # Edges between the same two nodes share a line: their labels go one under the other.
-            edge.stacked = sum(e.label != "" for e in diagram.edges if (e.source, e.target) == (node_id, target))
+            edge.stacked = sum(e.text != "" for e in diagram.edges if (e.source, e.target) == (node_id, target))
             diagram.edges.append(edge)
     diagram.width = max(x for x, _ in position.values()) + BOX_WIDTH + MARGIN
     # Room for a curve out of the last column, and its label.

@@ -5,15 +5,16 @@ workspace again (`flows/editor.html#workspace`): the cards, the checks and the d
 The simulator keeps its pretend shopper in the session, never in the database.
 """
 
+import json
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.db.models import Count, Max, Q
-from django.http import Http404, HttpResponse
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -26,10 +27,11 @@ from . import editor, services
 from .diagram import layout
 from .models import Flow, FlowRun
 from .results import flow_results
+from .selectors import flow_run_counts
 from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
 from .versions import definition_diff
 
-RUN_COUNTS_SECONDS = 30
+MAX_IMPORT_BYTES = 500_000
 
 
 def _require(request, *perms: str) -> None:
@@ -211,7 +213,7 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
         "flow_checks": by_node.get("", []),
         "errors": sum(check.level == "error" for check in found),
         "warnings": sum(check.level == "warning" for check in found),
-        "diagram": layout(flow.draft or {}, editor.NODE_TYPES, runs_at),
+        "diagram": layout(flow.draft or {}, editor.NODE_TYPES, flow_run_counts(flow)),
         "node_types": editor.NODE_TYPES,
         "can_edit": request.user.has_perm("flows.change_flow"),
         "live": flow.live_version,
@@ -246,29 +248,7 @@ def _card(node: dict, ids: list, definitions, checks, runs_at: dict, editing: bo
 
 
 def _runs_at(flow: Flow) -> dict[str, int]:
-    """How many runs of the flow passed each node, in one query (the run's path is a JSON list)."""
-    # Cached under the runs' count and latest change, so a new or moved run is counted at once.
-    latest = FlowRun.objects.filter(flow=flow).aggregate(n=Count("id"), changed=Max("updated_at"))
-    key = f"flow-runs-at-{flow.pk}-{latest['n']}-{latest['changed'].timestamp() if latest['changed'] else 0}"
-    counts = cache.get(key)
-    if counts is not None:
-        return counts
-    table = FlowRun._meta.db_table
-    if connection.vendor == "postgresql":
-        sql = (
-            f"SELECT step, count(DISTINCT r.id) FROM {table} r, jsonb_array_elements_text(r.state->'path') step "
-            "WHERE r.flow_id = %s AND jsonb_typeof(r.state->'path') = 'array' GROUP BY step"
-        )
-    else:
-        sql = (
-            f"SELECT step.value, count(DISTINCT r.id) FROM {table} r, json_each(r.state, '$.path') step "
-            "WHERE r.flow_id = %s AND json_type(r.state, '$.path') = 'array' GROUP BY step.value"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [flow.pk])
-        counts = dict(cursor.fetchall())
-    cache.set(key, counts, RUN_COUNTS_SECONDS)  # a big flow's counts take a moment: not again on every edit
-    return counts
+    return flow_run_counts(flow).nodes
 
 
 @staff_member_required
@@ -345,3 +325,38 @@ def attribute_add(request, pk: int, node_id: str):
         flow.save(update_fields=["draft", "updated_at"])
         messages.success(request, f"Made the attribute {definition.key}; the question saves its answers there.")
     return _changed(request, flow, editing=node_id)
+
+
+@staff_member_required
+def export(request, pk: int):
+    """The flow as a JSON file to keep in version control (the same document as the API's export)."""
+    _require(request, "flows.view_flow")
+    flow = get_object_or_404(Flow, pk=pk)
+    response = JsonResponse(services.flow_export(flow), json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{slugify(flow.name) or "flow"}.json"'
+    return response
+
+
+@staff_member_required
+@require_POST
+def import_flow(request):
+    """A flow from an exported JSON file: checked, and saved as a draft (of the flow with that name, or a new one)."""
+    _require(request, "flows.change_flow", "flows.add_flow")
+    upload = request.FILES.get("file")
+    raw = upload.read(MAX_IMPORT_BYTES + 1) if upload else request.POST.get("document", "").encode()
+    try:
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise ValidationError(f"the file is over {MAX_IMPORT_BYTES // 1000} kB")
+        try:
+            document = json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            raise ValidationError(f"the file is not JSON ({error.__class__.__name__})") from None
+        flow, created = services.flow_import(data=document)
+    except ValidationError as error:
+        problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        messages.error(request, "Not imported: " + "; ".join(m for ms in problems.values() for m in ms))
+        return redirect("flows:list")
+    messages.success(
+        request, f"Imported {flow.name!r} as {'a new flow' if created else 'its draft'}; publish it when ready."
+    )
+    return redirect("flows:editor", pk=flow.pk)

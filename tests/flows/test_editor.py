@@ -1,5 +1,6 @@
 """The flow editor: draft operations (pure) and the pages that use them, through HTTP with real templates."""
 
+import json
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from conversations.models import Message, Subscriber
 from flows import editor
 from flows.diagram import layout
 from flows.models import Flow, FlowResult, FlowRun
+from flows.selectors import RunCounts, flow_run_counts
 from flows.services import flow_templates_load, run_resume, run_start
 from tests.factories import EventFactory, SubscriberFactory, UserFactory
 
@@ -95,11 +97,29 @@ def test_the_diagram_places_nodes_by_distance_and_labels_edges():
             {"id": "lost", "type": "end"},
         ]
     }
-    diagram = layout(definition, editor.NODE_TYPES, {"ask": 7})
+    counts = RunCounts(nodes={"ask": 7, "m": 4}, steps={("ask", "m"): 4, ("ask", "end"): 3}, stopped={"ask": 2})
+    diagram = layout(definition, editor.NODE_TYPES, counts)
     boxes = {box.id: box for box in diagram.boxes}
-    assert boxes["ask"].y < boxes["m"].y and boxes["ask"].runs == 7
+    assert boxes["ask"].y < boxes["m"].y and (boxes["ask"].runs, boxes["ask"].stopped) == (7, 2)
     assert not boxes["lost"].reachable
-    assert {(e.source, e.target, e.label) for e in diagram.edges} >= {("ask", "m", "M"), ("ask", "end", "no reply")}
+    texts = {(e.source, e.target, e.text) for e in diagram.edges}
+    assert ("ask", "m", "M · 4 runs") in texts
+    # Two edges from ask to end (no reply, other answers): the runs are told once.
+    between = sorted(text for source, target, text in texts if (source, target) == ("ask", "end"))
+    assert between == ["no reply", "other answers · 3 runs"]
+
+
+def test_run_counts_per_node_step_and_drop_off_on_this_database(db):
+    flow_templates_load()
+    quiz = Flow.objects.get(name="Welcome quiz")
+    answered = run_start(flow=quiz, subscriber=SubscriberFactory(), trigger="api")
+    run_resume(run=FlowRun.objects.get(pk=answered.pk), text="M")
+    stopped = run_start(flow=quiz, subscriber=SubscriberFactory(), trigger="api")
+    FlowRun.objects.filter(pk=stopped.pk).update(status="expired")
+    counts = flow_run_counts(quiz)
+    assert counts.nodes["ask_size"] == 2 and counts.nodes["ask_skin"] == 1
+    assert counts.steps[("ask_size", "ask_skin")] == 1
+    assert counts.stopped == {"ask_size": 1}
 
 
 @pytest.fixture
@@ -220,3 +240,21 @@ def test_results_show_answers_and_random_branches(staff):
     assert "Random split split" in html
     for name, runs in branches.items():
         assert f"<td>{name}</td><td>{runs}</td><td>{runs}</td><td>100 %</td>" in html
+
+
+def test_export_and_import_in_the_pages(staff):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    get_user(staff).user_permissions.add(Permission.objects.get(codename="add_flow"))
+    gift = Flow.objects.get(name="Gift finder")
+    response = staff.get(f"/flows/{gift.pk}/export.json")
+    assert response["Content-Disposition"] == 'attachment; filename="gift-finder.json"'
+    document = json.loads(response.content)
+    document["name"] = "Gift finder II"
+    upload = SimpleUploadedFile("gift.json", json.dumps(document).encode(), content_type="application/json")
+    response = staff.post("/flows/import/", {"file": upload})
+    copy = Flow.objects.get(name="Gift finder II")
+    assert response["Location"] == f"/flows/{copy.pk}/" and copy.draft == gift.draft
+    broken = SimpleUploadedFile("x.json", b"{not json", content_type="application/json")
+    page = staff.post("/flows/import/", {"file": broken}, follow=True).content.decode()
+    assert "Not imported: the file is not JSON" in page
