@@ -11,18 +11,15 @@ import hmac
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .server import LocalServer
 
 GARBAGE = "garbage"
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass
-
-
 @dataclass
-class FakeHelpdesk:
+class FakeHelpdesk(LocalServer):
     """Start with `with FakeHelpdesk(secret="…") as helpdesk:`; point HELPDESK_WEBHOOK_URL at `helpdesk.url`."""
 
     secret: str
@@ -68,18 +65,7 @@ class FakeHelpdesk:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/parley"
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.url = self.start_server(Handler) + "/hooks/parley"
 
     @property
     def received(self) -> list[dict]:

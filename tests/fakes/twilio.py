@@ -9,13 +9,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # a client that went away (a killed worker) is part of the tests, not an error
+from .server import LocalServer
 
 
 @dataclass
@@ -27,7 +24,7 @@ class Scripted:
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     """Start with `with FakeTwilio() as twilio:`; point TWILIO_API_BASE_URL at `twilio.url`."""
 
     account_sid: str = "AC" + "0" * 32
@@ -86,18 +83,7 @@ class FakeTwilio:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.url = self.start_server(Handler)
 
     def busiest_second(self) -> int:
         """The most requests that arrived within any one second (a sliding window)."""
