@@ -201,7 +201,8 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
     by_node: dict[str, list] = {}
     for check in found:
         by_node.setdefault(check.node, []).append(check)
-    runs_at = _runs_at(flow)
+    counts = flow_run_counts(flow)
+    runs_at = counts.nodes
     cards = [
         _card(node, ids, definitions, by_node.get(node.get("id"), []), runs_at, editing == node.get("id"))
         for node in nodes
@@ -213,7 +214,7 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
         "flow_checks": by_node.get("", []),
         "errors": sum(check.level == "error" for check in found),
         "warnings": sum(check.level == "warning" for check in found),
-        "diagram": layout(flow.draft or {}, editor.NODE_TYPES, flow_run_counts(flow)),
+        "diagram": layout(flow.draft or {}, editor.NODE_TYPES, counts),
         "node_types": editor.NODE_TYPES,
         "can_edit": request.user.has_perm("flows.change_flow"),
         "live": flow.live_version,
@@ -245,10 +246,6 @@ def _card(node: dict, ids: list, definitions, checks, runs_at: dict, editing: bo
         "editing": editing,
         "then": node.get("next") or node.get("else"),
     }
-
-
-def _runs_at(flow: Flow) -> dict[str, int]:
-    return flow_run_counts(flow).nodes
 
 
 @staff_member_required
@@ -294,8 +291,8 @@ def results(request, pk: int):
     """Answers per question, where runs are and drop off, offers sent, and random branches compared."""
     _require(request, "flows.view_flow")
     flow = get_object_or_404(Flow, pk=pk)
-    context = {"flow": flow, "results": flow_results(flow, _runs_at(flow)), "title": f"{flow.name}: results"}
-    return render(request, "flows/results.html", context)
+    results = flow_results(flow, flow_run_counts(flow).nodes)
+    return render(request, "flows/results.html", {"flow": flow, "results": results, "title": f"{flow.name}: results"})
 
 
 @staff_member_required
