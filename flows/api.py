@@ -66,7 +66,12 @@ def _as_400(error: DjangoValidationError):
 class FlowVersioningMixin:
     @extend_schema(
         summary="Export a flow as JSON (its settings and current draft)",
-        responses={200: FLOW_DOCUMENT, 404: OpenApiResponse(OpenApiTypes.OBJECT, description="No flow with this id.")},
+        responses={
+            200: FLOW_DOCUMENT,
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Missing or wrong token."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The token's user may not view flows."),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No flow with this id."),
+        },
     )
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
@@ -77,7 +82,13 @@ class FlowVersioningMixin:
         description="Checks the document and saves it as a draft: the flow with the same name gets it as its "
         "draft (200), or a new flow is made (201). Nothing is published.",
         request=FLOW_DOCUMENT,
-        responses={200: FlowSerializer, 201: FlowSerializer, 400: FLOW_ERRORS},
+        responses={
+            200: FlowSerializer,
+            201: FlowSerializer,
+            400: FLOW_ERRORS,
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Missing or wrong token."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The token's user may not add or change flows."),
+        },
     )
     @action(detail=False, methods=["post"], url_path="import", permission_classes=[IsAuthenticated, CanEditFlows])
     def import_flow(self, request):
@@ -91,7 +102,13 @@ class FlowVersioningMixin:
         summary="Publish the flow's draft as its next version",
         description="Runs started earlier keep the version they started on; new runs get this one.",
         request=None,
-        responses={200: PublishResultSerializer, 400: FLOW_ERRORS},
+        responses={
+            200: PublishResultSerializer,
+            400: FLOW_ERRORS,
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Missing or wrong token."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The token's user may not change flows."),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No flow with this id."),
+        },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, CanEditFlows])
     def publish(self, request, pk=None):
