@@ -24,7 +24,7 @@ from .attributes import clean_value
 from .models import AttributeChange, AttributeDefinition, CannedResponse, ConsentEvent, Conversation, Subscriber
 from .phones import normalize_phone
 from .sms import gate
-from .sms.encoding import count_segments
+from .sms.encoding import count_summary
 
 VIEWS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "closed": "Closed"}
 
@@ -271,9 +271,7 @@ def count(request):
     body = request.POST.get("body", "")
     if not body:
         return HttpResponse("")
-    counted = count_segments(body)
-    segments = f"{counted.segments} segment{'s' if counted.segments != 1 else ''}"
-    return HttpResponse(f"{counted.units} characters · {counted.encoding} · {segments}")
+    return HttpResponse(count_summary(body))
 
 
 @agent_required

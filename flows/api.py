@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from conversations.api import as_api_error
 from conversations.models import Subscriber
 from conversations.phones import normalize_phone
 from conversations.serializers import StrictCharField
@@ -58,11 +59,6 @@ FLOW_DOCUMENT = OpenApiTypes.OBJECT
 FLOW_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="What is wrong, by field; `definition` by node.")
 
 
-def _as_400(error: DjangoValidationError):
-    detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
-
-
 class FlowVersioningMixin:
     @extend_schema(
         summary="Export a flow as JSON (its settings and current draft)",
@@ -95,7 +91,7 @@ class FlowVersioningMixin:
         try:
             flow, created = services.flow_import(data=request.data)
         except DjangoValidationError as error:
-            return _as_400(error)
+            raise as_api_error(error) from None
         return Response(FlowSerializer(flow).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -116,7 +112,7 @@ class FlowVersioningMixin:
         try:
             version = services.flow_publish(flow=flow, user=request.user)
         except DjangoValidationError as error:
-            return _as_400(error)
+            raise as_api_error(error) from None
         return Response({"version": version.number, "status": Flow.Status.ACTIVE})
 
 

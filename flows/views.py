@@ -20,7 +20,7 @@ from django_htmx.http import trigger_client_event
 
 from conversations import services as conversations_services
 from conversations.models import AttributeDefinition
-from conversations.sms.encoding import count_segments
+from conversations.sms.encoding import count_segments, count_summary
 
 from . import checks as flow_checks_module
 from . import editor, services
@@ -112,8 +112,7 @@ def publish(request, pk: int):
     try:
         version = services.flow_publish(flow=flow, user=request.user)
     except ValidationError as error:
-        problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-        messages.error(request, "Not published: " + "; ".join(m for ms in problems.values() for m in ms))
+        messages.error(request, "Not published: " + _problems(error))
     else:
         messages.success(
             request, f"Published version {version.number}: new runs follow it, earlier runs finish on theirs."
@@ -125,10 +124,7 @@ def publish(request, pk: int):
 @require_POST
 def count(request):
     """htmx: characters, encoding and segments of a text box, counted by the pipeline's own counter."""
-    text = request.POST.get(request.POST.get("field", "f-text"), "")
-    counted = count_segments(text)
-    plural = "s" if counted.segments != 1 else ""
-    return HttpResponse(f"{counted.units} characters · {counted.encoding} · {counted.segments} segment{plural}")
+    return HttpResponse(count_summary(request.POST.get(request.POST.get("field", "f-text"), "")))
 
 
 @staff_member_required
@@ -164,6 +160,11 @@ def _changed(request, flow: Flow, *, editing: str = "") -> HttpResponse:
     """The workspace after a change to the draft; the simulator panel hears of it and runs the new draft."""
     response = render(request, "flows/editor.html#workspace", _workspace(request, flow, editing=editing))
     return trigger_client_event(response, "flow-changed")
+
+
+def _problems(error: ValidationError) -> str:
+    """Every message of a service's ValidationError, in one line for the page."""
+    return "; ".join(error.messages)
 
 
 def _editable(request, pk: int) -> Flow:
@@ -350,8 +351,7 @@ def import_flow(request):
             raise ValidationError(f"the file is not JSON ({error.__class__.__name__})") from None
         flow, created = services.flow_import(data=document)
     except ValidationError as error:
-        problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-        messages.error(request, "Not imported: " + "; ".join(m for ms in problems.values() for m in ms))
+        messages.error(request, "Not imported: " + _problems(error))
         return redirect("flows:list")
     messages.success(
         request, f"Imported {flow.name!r} as {'a new flow' if created else 'its draft'}; publish it when ready."

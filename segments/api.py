@@ -5,11 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from conversations.api import UNAUTHORIZED, VALIDATION_ERROR
+from conversations.api import UNAUTHORIZED, VALIDATION_ERROR, as_api_error
 from conversations.pagination import NewestFirstCursorPagination
 from conversations.serializers import StrictCharField, SubscriberSerializer
 
@@ -73,8 +72,7 @@ def _service(call, **kwargs):
     try:
         return call(**kwargs)
     except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-        raise ValidationError(detail) from None
+        raise as_api_error(error) from None
 
 
 @extend_schema_view(

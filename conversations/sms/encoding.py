@@ -33,6 +33,13 @@ class SegmentCount:
     units: int  # septets for GSM-7, UTF-16 code units for UCS-2
 
 
+def count_summary(text: str) -> str:
+    """The counter beside a text box: "42 characters · GSM-7 · 1 segment"."""
+    counted = count_segments(text)
+    plural = "s" if counted.segments != 1 else ""
+    return f"{counted.units} characters · {counted.encoding} · {counted.segments} segment{plural}"
+
+
 def is_gsm7_char(char: str) -> bool:
     return char in GSM7_BASIC or char in GSM7_EXTENSION
 
