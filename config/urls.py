@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns.views import short_link
 from conversations.views import api_not_found
 
 admin.site.site_header = "Parley"
@@ -14,9 +15,12 @@ urlpatterns = [
     path("api/v1/", include("conversations.urls_api")),
     path("api/v1/", include("flows.urls_api")),
     path("api/v1/", include("segments.urls_api")),
+    path("api/v1/", include("campaigns.urls_api")),
     path("segments/", include("segments.urls")),
     path("inbox/", include("conversations.urls_inbox")),
     path("flows/", include("flows.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("l/<str:code>", short_link, name="short-link"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),  # JSON 404s for API clients, with DEBUG on too

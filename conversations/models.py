@@ -297,8 +297,8 @@ class Message(models.Model):
     error_code = models.CharField(max_length=16, blank=True)
     error_message = models.CharField(max_length=255, blank=True)
     origin = models.CharField(max_length=16, choices=Origin.choices)
-    # The flow run or campaign behind the message; an id, because `conversations`
-    # may not import the apps that own those tables.
+    # What is behind the message: the flow run's id, or the campaign recipient's id (origin "campaign"); an
+    # id, because `conversations` may not import the apps that own those tables.
     origin_id = models.BigIntegerField(null=True, blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -337,6 +337,7 @@ class Message(models.Model):
             models.Index(
                 fields=["subscriber", "sent_at"], name="message_marketing_idx", condition=Q(purpose="marketing")
             ),
+            models.Index(fields=["origin_id"], name="message_campaign_idx", condition=Q(origin="campaign")),
         ]
 
     WARN_ABOVE_SEGMENTS = 3

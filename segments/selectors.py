@@ -41,7 +41,7 @@ EXPORT_FIELDS = ["phone", "first_name", "last_name", "email", "status", "country
 def members_csv_lines(members: QuerySet[Subscriber], definitions: list[AttributeDefinition]) -> Iterator[str]:
     """The members as CSV lines, one attribute per column; streamed from a cursor at constant memory."""
     keys = [definition.key for definition in definitions]
-    buffer = _Line()
+    buffer = CSVLine()
     writer = csv.writer(buffer)
     writer.writerow([*EXPORT_FIELDS, *keys])
     yield buffer.take()
@@ -69,7 +69,7 @@ def _defused(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-class _Line:
+class CSVLine:
     """A file-like object for csv.writer that hands back each written line."""
 
     def __init__(self):

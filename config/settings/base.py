@@ -207,11 +207,26 @@ DUE_WORK = [
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
     "flows.services.runs_pause_check",
+    "campaigns.fanout.campaigns_fanout_due",
     "conversations.services.outbox_send_due",
     "conversations.services.helpdesk_deliver_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
-DEMO_LOADERS = ["flows.services.flow_templates_load", "segments.services.demo_segments_load"]
+DEMO_LOADERS = [
+    "flows.services.flow_templates_load",
+    "segments.services.demo_segments_load",
+    "campaigns.services.demo_campaigns_load",
+]
+
+# --- Campaigns ------------------------------------------------------------------------------------
+# Short links in campaign texts are <SHORT_LINK_BASE_URL>/l/<code>: the store's own (short) domain pointed at Parley.
+SHORT_LINK_BASE_URL = env("SHORT_LINK_BASE_URL", PUBLIC_BASE_URL or "http://127.0.0.1:8000")
+# What one segment costs, for the estimate on the compose page.
+SMS_PRICE_PER_SEGMENT = env("SMS_PRICE_PER_SEGMENT", "0.0079")
+PARLEY_STORE_CURRENCY = env("PARLEY_STORE_CURRENCY", "USD")
+# An order is credited to a campaign clicked within this many days, else to one received within this many.
+CAMPAIGN_ATTRIBUTION_CLICK_DAYS = int(env("CAMPAIGN_ATTRIBUTION_CLICK_DAYS", "5"))
+CAMPAIGN_ATTRIBUTION_RECEIVED_DAYS = int(env("CAMPAIGN_ATTRIBUTION_RECEIVED_DAYS", "1"))
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

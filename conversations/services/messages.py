@@ -292,6 +292,7 @@ def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime 
         if changed:
             Message.objects.bulk_update(changed, ["status", "not_before", "hold_reason", "error_code", "error_message"])
         if sending:
+            _recount(sending)
             claim = uuid.uuid4().hex
             Message.objects.filter(id__in=[m.pk for m in sending]).update(
                 status=Message.Status.SENDING,
@@ -302,6 +303,18 @@ def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime 
             for message in sending:
                 message.status, message.claim = Message.Status.SENDING, claim
     return sending
+
+
+def _recount(messages: list[Message]) -> None:
+    """Count segments again before sending: a campaign's rows are personalised in SQL with an estimated count."""
+    changed = []
+    for message in messages:
+        counted = count_segments(message.body)
+        if (counted.segments, counted.encoding) != (message.segments, message.encoding):
+            message.segments, message.encoding = counted.segments, counted.encoding
+            changed.append(message)
+    if changed:
+        Message.objects.bulk_update(changed, ["segments", "encoding"])
 
 
 def _with_send(recipient: gate.Recipient, now: datetime, message: Message) -> gate.Recipient:
