@@ -35,8 +35,6 @@ from .models import Campaign, Link, Recipient, Variant
 
 log = logging.getLogger(__name__)
 
-FIRST_CHUNK = 1_000  # subscriber ids: small, so the first texts leave within a second or two
-CHUNK = 50_000
 BUCKETS = 10_000
 BUCKET_STEP = 7919  # a prime: consecutive ids land in far-apart buckets, every 10,000 ids fill each bucket once
 
@@ -63,11 +61,13 @@ def campaigns_fanout_due(max_seconds: float = 50.0, now: datetime | None = None)
     return queued
 
 
-def campaign_fanout(campaign_id: int, *, deadline: float | None = None) -> int:
-    """Work through one campaign's chunks until it is done, paused, or the deadline passes; texts queued."""
+def campaign_fanout(campaign_id: int, *, deadline: float | None = None, chunks: int | None = None) -> int:
+    """Work through one campaign's chunks until it is done, paused, the deadline passes or `chunks` are done;
+    the number of texts queued."""
     deadline = deadline or time.monotonic() + 50.0
     queued = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (chunks is None or chunks > 0):
+        chunks = None if chunks is None else chunks - 1
         with transaction.atomic():
             campaign = (
                 Campaign.objects.select_for_update(skip_locked=True)
@@ -120,7 +120,8 @@ def _finish(campaign: Campaign) -> None:
 
 def _chunk(campaign: Campaign) -> int | None:
     """Do the next chunk; the number of texts queued, or None when there is nothing left to do."""
-    size = FIRST_CHUNK if campaign.fanout_cursor == 0 else CHUNK
+    # The first chunk is small, so that the first texts leave within a second or two of pressing send.
+    size = settings.CAMPAIGN_FANOUT_FIRST_CHUNK if campaign.fanout_cursor == 0 else settings.CAMPAIGN_FANOUT_CHUNK
     upper = _next_bound(campaign.fanout_cursor, size)
     if upper is not None:
         _insert_recipients(campaign, campaign.fanout_cursor, upper)
@@ -137,7 +138,8 @@ def _chunk(campaign: Campaign) -> int | None:
         return None
     # The test is over: the waiting recipients get the winner's text, a chunk at a time.
     waiting = campaign.recipients.filter(status=Recipient.Status.WAITING).order_by("id").values_list("id", flat=True)
-    last = list(waiting[CHUNK - 1 : CHUNK]) or list(waiting.reverse()[:1])
+    size = settings.CAMPAIGN_FANOUT_CHUNK
+    last = list(waiting[size - 1 : size]) or list(waiting.reverse()[:1])
     if not last:
         return None
     queued = _insert_messages(campaign, "r.status = 'waiting' AND r.id <= %s", [last[0]], [campaign.winner])

@@ -113,7 +113,7 @@ def campaign_stats(campaign: Campaign) -> dict:
             group["sent"] += n
         if status == Message.Status.DELIVERED:
             group["delivered"] += n
-        if status in (Message.Status.FAILED, Message.Status.UNDELIVERED) and error_code != "campaign_cancelled":
+        if status in (Message.Status.FAILED, Message.Status.UNDELIVERED) and error_code != "cancelled":
             group["failed"] += n
         if status in (Message.Status.QUEUED, Message.Status.SENDING):
             group["queued"] += n

@@ -336,7 +336,7 @@ def _end(campaign: Campaign, status: str, reason: str) -> None:
     if status == Campaign.Status.CANCELLED:
         queued_texts(campaign).update(
             status=Message.Status.FAILED,
-            error_code="campaign_cancelled",
+            error_code="cancelled",
             error_message="the campaign was cancelled before this text was sent",
             not_before=None,
             hold_reason="",
