@@ -40,18 +40,23 @@ class VariantSerializer(serializers.Serializer):
     )
 
 
+class SegmentIdsField(serializers.ListField):
+    """Segment ids in, segment ids out (the campaign holds them as a many-to-many)."""
+
+    child = serializers.IntegerField()
+
+    def to_representation(self, data):
+        return [segment.pk for segment in data.all()]
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=100)
     body = StrictCharField(
         required=False, write_only=True, trim_whitespace=False, help_text="Shorthand for one variant. " + BODY_HELP
     )
     variants = VariantSerializer(many=True, required=False, help_text="1 to 5 texts, A/B tested by weight.")
-    include_segments = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Segment ids: anyone in any of them."
-    )
-    exclude_segments = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Segment ids: nobody in any of them."
-    )
+    include_segments = SegmentIdsField(required=False, help_text="Segment ids: anyone in any of them.")
+    exclude_segments = SegmentIdsField(required=False, help_text="Segment ids: nobody in any of them.")
     winner = serializers.SlugRelatedField(slug_field="label", read_only=True, allow_null=True)
     text = serializers.SerializerMethodField(help_text="The first variant's text.")
 
@@ -97,13 +102,6 @@ class CampaignSerializer(serializers.ModelSerializer):
     def get_text(self, campaign) -> str:
         first = next(iter(campaign.variants.all()), None)
         return first.body if first else ""
-
-    def to_representation(self, campaign):
-        data = super().to_representation(campaign)
-        data["include_segments"] = [s.pk for s in campaign.include_segments.all()]
-        data["exclude_segments"] = [s.pk for s in campaign.exclude_segments.all()]
-        data["variants"] = [{"label": v.label, "body": v.body, "weight": v.weight} for v in campaign.variants.all()]
-        return data
 
     def validate(self, data):
         if "body" in data and "variants" in data:

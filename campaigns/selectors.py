@@ -213,21 +213,28 @@ def _message_counts(campaign: Campaign):
 
 
 def _after_text(campaign: Campaign, what: str):
-    """Recipients who replied (or opted out) within a day of their campaign text being sent, per variant."""
-    recipient, message = Recipient._meta.db_table, Message._meta.db_table
-    if what == "replies":
-        table, at, where = message, "x.created_at", "x.direction = 'inbound'"
-    else:
-        table, at, where = ConsentEvent._meta.db_table, "x.occurred_at", "x.kind = 'opt_out'"
+    """Recipients who replied (or opted out) within a day of their campaign text being sent, per variant.
+
+    A reply is a text back from someone who did not opt out in that day: STOP is counted as an opt-out only.
+    """
+    recipient, message, consent = Recipient._meta.db_table, Message._meta.db_table, ConsentEvent._meta.db_table
     if connection.vendor == "postgresql":
         window = "m.sent_at + INTERVAL '1 day'"
     else:
         window = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', m.sent_at, '+1 day')"
+    opted_out = (
+        f"EXISTS (SELECT 1 FROM {consent} c WHERE c.subscriber_id = r.subscriber_id AND c.kind = 'opt_out' "
+        f"AND c.occurred_at >= m.sent_at AND c.occurred_at <= {window})"
+    )
+    replied = (
+        f"EXISTS (SELECT 1 FROM {message} x WHERE x.subscriber_id = r.subscriber_id AND x.direction = 'inbound' "
+        f"AND x.created_at >= m.sent_at AND x.created_at <= {window})"
+    )
+    condition = opted_out if what == "opt_outs" else f"{replied} AND NOT {opted_out}"
     sql = (
         f"SELECT r.variant_id, COUNT(*) FROM {recipient} r "
         f"JOIN {message} m ON m.origin = 'campaign' AND m.origin_id = r.id AND m.sent_at IS NOT NULL "
-        f"WHERE r.campaign_id = %s AND EXISTS (SELECT 1 FROM {table} x WHERE x.subscriber_id = r.subscriber_id "
-        f"AND {where} AND {at} > m.sent_at AND {at} <= {window}) GROUP BY r.variant_id"
+        f"WHERE r.campaign_id = %s AND {condition} GROUP BY r.variant_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [campaign.pk])

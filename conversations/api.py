@@ -305,7 +305,11 @@ class EventViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Record an event for a subscriber",
         description="Stored once per idempotency key (a repeat answers 200 with the first event). Starts the "
-        "flows the event triggers and resumes runs waiting for it.",
+        "flows the event triggers and resumes runs waiting for it.\n\n"
+        "`order_placed` events feed campaign revenue: give `properties.total` (a number, or a number as text, "
+        "e.g. 42.50) and `properties.currency` (ISO 4217, e.g. USD; the store's currency when left out). The "
+        "order is credited to the campaign whose link the shopper clicked last within 5 days, else to one they "
+        "received within 1 day (settings CAMPAIGN_ATTRIBUTION_CLICK_DAYS / _RECEIVED_DAYS).",
         request=EventRequestSerializer,
         responses={
             201: EventSerializer,

@@ -1,5 +1,8 @@
 """The JSON shapes of the public API. Serializers parse and present; services decide."""
 
+import re
+from decimal import Decimal, InvalidOperation
+
 from rest_framework import serializers
 
 from .models import AttributeChange, AttributeDefinition, Conversation, Message, Subscriber
@@ -232,6 +235,29 @@ class EventRequestSerializer(serializers.Serializer):
     idempotency_key = StrictCharField(
         max_length=128, required=False, allow_null=True, default=None, help_text="The same key again is stored once."
     )
+
+    def validate(self, data):
+        if data["type"] == "order_placed":
+            _check_order(data.get("properties") or {})
+        return data
+
+
+def _check_order(properties: dict) -> None:
+    """An order's `total` (a number, or a number as text) and `currency` (ISO 4217) feed campaign revenue."""
+    problems = {}
+    total = properties.get("total")
+    if total is not None:
+        try:
+            amount = Decimal(str(total)) if not isinstance(total, bool) else None
+        except (InvalidOperation, ValueError):
+            amount = None
+        if amount is None or not amount.is_finite() or not 0 <= amount < Decimal("1e12"):
+            problems["properties.total"] = [f"an order's total is a number from 0, e.g. 42.50 (got {total!r})"]
+    currency = properties.get("currency")
+    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency)):
+        problems["properties.currency"] = [f"a three-letter currency code such as USD (got {currency!r})"]
+    if problems:
+        raise serializers.ValidationError(problems)
 
 
 class EventSerializer(serializers.Serializer):

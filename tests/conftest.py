@@ -33,6 +33,11 @@ API_PERMISSIONS = [
     "add_segment",
     "change_segment",
     "delete_segment",
+    "view_campaign",
+    "add_campaign",
+    "change_campaign",
+    "delete_campaign",
+    "send_campaign",
 ]
 
 

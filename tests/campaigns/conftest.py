@@ -14,7 +14,7 @@ DAYTIME = datetime(2027, 1, 5, 18, 0, tzinfo=UTC)
 
 @pytest.fixture
 def daytime(monkeypatch):
-    """The clock at DAYTIME (moving on a second per call is not needed: the tests read one moment)."""
+    """The clock stopped at DAYTIME. Ask for it before logging in: a session made before the jump has expired."""
     monkeypatch.setattr(timezone, "now", lambda: DAYTIME)
     return DAYTIME
 

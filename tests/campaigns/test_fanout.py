@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from campaigns import services
 from campaigns import template as text_template
@@ -46,6 +45,16 @@ def texts_of(campaign):
     return Message.objects.filter(origin="campaign", origin_id__in=campaign.recipients.values("id"))
 
 
+def many_vegans(count, *, area, zone):
+    Subscriber.objects.bulk_create(
+        Subscriber(phone=f"+1{area}555{n:04d}", status="subscribed", attributes={"diet": "vegan"}, time_zone=zone)
+        for n in range(count)
+    )
+
+
+VEGAN_RULE = {"all": [{"attribute": "diet", "op": "eq", "value": "vegan"}]}
+
+
 def define(key, label, type, options=()):
     AttributeDefinition.objects.update_or_create(
         key=key, defaults={"label": label, "type": type, "options": list(options)}
@@ -66,8 +75,9 @@ def expected_body(campaign, recipient, variant):
         parsed,
         values,
         store=settings.PARLEY_STORE_NAME,
-        link_for=lambda letter, url: services.short_link_base()
-        + text_template.link_code(campaign.link_secret, recipient.pk, letter),
+        link_for=lambda letter, url: (
+            services.short_link_base() + text_template.link_code(campaign.link_secret, recipient.pk, letter)
+        ),
     )
 
 
@@ -97,7 +107,7 @@ def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(v
     values = [
         {"size": "M", "gifts": ["dad", "mom"], "vip": True, "points": 12, "nick": "Zoë ✨"},
         {"size": "XL", "gifts": [], "vip": False, "points": 2.5, "nick": ""},
-        {"gifts": ["mom"], "nick": "O'Brien \"OB\" 100%"},
+        {"gifts": ["mom"], "nick": 'O\'Brien "OB" 100%'},
         {},
     ]
     for index, attributes in enumerate(values):
@@ -121,11 +131,8 @@ def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(v
 
 
 def test_split_holdout_and_weights_are_close_to_the_percentages(diet, daytime):
-    everyone = segment_create(name="Everyone vegan", rules={"all": [{"attribute": "diet", "op": "eq", "value": "vegan"}]})
-    Subscriber.objects.bulk_create(
-        Subscriber(phone=f"+1212555{n:04d}", status="subscribed", attributes={"diet": "vegan"}, time_zone="America/New_York")
-        for n in range(2000)
-    )
+    everyone = segment_create(name="Everyone vegan", rules=VEGAN_RULE)
+    many_vegans(2000, area="212", zone="America/New_York")
     campaign = send(
         make(
             everyone,
@@ -174,10 +181,7 @@ def test_chunks_resume_from_the_cursor_and_stop_during_the_send_gets_nothing_mor
 
 
 def test_a_worker_killed_mid_fanout_misses_nobody_and_texts_nobody_twice(vegans, transactional_db):
-    Subscriber.objects.bulk_create(
-        Subscriber(phone=f"+1312555{n:04d}", status="subscribed", attributes={"diet": "vegan"}, time_zone="America/Chicago")
-        for n in range(3000)
-    )
+    many_vegans(3000, area="312", zone="America/Chicago")
     campaign = make(vegans)
     services.campaign_send(campaign=campaign)
     db = connection.settings_dict
@@ -251,11 +255,8 @@ def test_pause_holds_resume_releases_and_cancel_fails_what_is_left(vegan_people,
 
 
 def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytime):
-    everyone = segment_create(name="All vegans", rules={"all": [{"attribute": "diet", "op": "eq", "value": "vegan"}]})
-    Subscriber.objects.bulk_create(
-        Subscriber(phone=f"+1512555{n:04d}", status="subscribed", attributes={"diet": "vegan"}, time_zone="America/Chicago")
-        for n in range(400)
-    )
+    everyone = segment_create(name="All vegans", rules=VEGAN_RULE)
+    many_vegans(400, area="512", zone="America/Chicago")
     campaign = send(
         make(
             everyone,

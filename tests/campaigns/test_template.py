@@ -34,7 +34,11 @@ def test_links_get_letters_in_order_and_repeat_the_same_letter():
         "Shop {{ link }} or https://shop.example/sale. Again: {{ link }} and (https://shop.example/faq)",
         link_url="https://shop.example/new",
     )
-    assert parsed.links == {"g": "https://shop.example/new", "h": "https://shop.example/sale", "i": "https://shop.example/faq"}
+    assert parsed.links == {
+        "g": "https://shop.example/new",
+        "h": "https://shop.example/sale",
+        "i": "https://shop.example/faq",
+    }
     rendered = template.render(parsed, {}, store="", link_for=lambda letter, url: f"[{letter}]")
     assert rendered == "Shop [g] or [h]. Again: [g] and ([i])"
 
@@ -49,7 +53,7 @@ def test_links_get_letters_in_order_and_repeat_the_same_letter():
         ("Hi {{ first_name|label }}", "", "filters a campaign text may use"),
         ("Hi {{ attributes.age|label }}", "", "has no options with labels"),
         ("Hi {{ first_name }", "", '"{{" or "}}"'),
-        ("{{ link|default:\"x\" }}", "https://a.example", "takes no filters"),
+        ('{{ link|default:"x" }}', "https://a.example", "takes no filters"),
     ],
 )
 def test_problems_are_named(body, link_url, problem):
