@@ -26,6 +26,7 @@ from . import services
 from .models import Attribution, Campaign, Click, Recipient, Variant
 
 REPLY_WINDOW = timedelta(days=1)  # a text or an opt-out within a day of the campaign's text is its doing
+CENTS = Decimal("0.01")
 STATS_KEYS = ["recipients", "sent", "delivered", "failed", "clicks", "replies", "opt_outs", "orders", "revenue"]
 
 
@@ -137,7 +138,7 @@ def campaign_stats(campaign: Campaign) -> dict:
         .order_by()
     )
     for row in attributed:
-        groups[row["recipient__variant_id"]].update(orders=row["orders"], revenue=row["revenue"] or Decimal(0))
+        groups[row["recipient__variant_id"]].update(orders=row["orders"], revenue=money(row["revenue"]))
     other = (
         Attribution.objects.filter(campaign=campaign)
         .exclude(currency=currency)
@@ -163,12 +164,17 @@ def campaign_stats(campaign: Campaign) -> dict:
         "click_rate": totals["click_rate"],
         "currency": currency,
         "other_currencies": [
-            {"currency": row["currency"], "orders": row["orders"], "revenue": row["revenue"]} for row in other
+            {"currency": row["currency"], "orders": row["orders"], "revenue": money(row["revenue"])} for row in other
         ],
         "variants": [groups[v.pk] for v in variants],
         "holdout": holdout if campaign.holdout_percent else None,
         "winner": campaign.winner.label if campaign.winner_id else None,
     }
+
+
+def money(value) -> Decimal:
+    """A sum of revenue to the cent: SQLite sums decimals as floats (42.5, 0.300000000000000)."""
+    return (value or Decimal(0)).quantize(CENTS)
 
 
 def _empty(label: str) -> dict:
@@ -185,7 +191,7 @@ def _empty(label: str) -> dict:
         "replies": 0,
         "opt_outs": 0,
         "orders": 0,
-        "revenue": Decimal(0),
+        "revenue": money(None),
         "buyers": 0,
         "buyer_revenue": Decimal(0),
     }
@@ -348,7 +354,7 @@ def recipients_csv_lines(campaign: Campaign) -> Iterator[str]:
                     texts.get(recipient_id, ""),
                     clicks.get(recipient_id, 0),
                     order.get("n", 0),
-                    order.get("revenue") or "0.00",
+                    money(order.get("revenue")),
                 ]
             )
             yield line.take()

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Message, SenderPace, Subscriber
+from ..models import Conversation, Message, SenderPace, Subscriber
 from ..phones import time_zones_for_phone
 from ..sms import gate, windows
 from ..sms.encoding import MAX_BODY_CHARACTERS, count_segments, prepare_body
@@ -72,7 +72,8 @@ def gate_rules() -> gate.Rules:
 def recipients_for(
     subscribers: list[Subscriber], now: datetime, *, with_history: bool = True
 ) -> dict[int, gate.Recipient]:
-    """What the gate needs to know of each subscriber, with their marketing texts of the last week: one query."""
+    """What the gate needs to know of each subscriber: their marketing texts of the last week and whether someone
+    is talking with them in the inbox; two queries for any number of subscribers."""
     sent: dict[int, list[datetime]] = {subscriber.pk: [] for subscriber in subscribers}
     if with_history:
         # A text another worker is sending has no sent_at yet: it counts from when it was claimed.
@@ -85,6 +86,11 @@ def recipients_for(
         )
         for subscriber_id, sent_at in recent:
             sent[subscriber_id].append(sent_at)
+    talking = set(
+        Conversation.objects.filter(subscriber_id__in=list(sent), status__in=Conversation.LIVE).values_list(
+            "subscriber_id", flat=True
+        )
+    )
     return {
         subscriber.pk: gate.Recipient(
             phone=subscriber.phone,
@@ -93,6 +99,7 @@ def recipients_for(
             last_inbound_at=subscriber.last_inbound_at,
             zones=_zones(subscriber),
             marketing_sent_at=tuple(sent[subscriber.pk]),
+            talking=subscriber.pk in talking,
         )
         for subscriber in subscribers
     }

@@ -26,6 +26,7 @@ SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
 
 CONVERSATION_WINDOW = timedelta(hours=24)  # a reply within 24 h of their text is conversational
+TALKING_RECHECK = timedelta(minutes=15)  # marketing to someone in a live inbox conversation waits, looked at again
 OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)  # FCC 24-24: presumed lawful within 5 minutes
 
 
@@ -50,6 +51,7 @@ class Recipient:
     last_inbound_at: datetime | None
     zones: tuple[str, ...]  # candidate zones: from the number and the subscriber's own zone
     marketing_sent_at: tuple[datetime, ...] = field(default=())  # marketing texts of the last 7 days
+    talking: bool = False  # a live inbox conversation: a person is talking with them
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,13 @@ def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = 
             f"{recipient.phone} has not given consent to marketing texts (status {recipient.status})",
             code="no_consent",
         )
-    return _timing(recipient, now, rules)
+    timing = _timing(recipient, now, rules)
+    if purpose == MARKETING and recipient.talking and timing.action != REFUSE:
+        # A blast in the middle of a help-desk chat reads as not listening; it waits for the chat to end.
+        until = max(timing.until or now, now + TALKING_RECHECK)
+        reason = "; ".join(filter(None, ["a person is talking with them in the inbox", timing.reason]))
+        return Decision(HOLD, reason, until=until, code="talking")
+    return timing
 
 
 def needs_history(purpose: str, recipient: Recipient, now: datetime) -> bool:

@@ -296,3 +296,15 @@ def test_a_campaign_whose_segments_are_gone_is_cancelled_with_the_reason(vegans,
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
     assert "choose at least one segment" in campaign.end_reason
+
+
+def test_a_campaign_text_waits_while_an_agent_talks_with_them(vegan_people, vegans, daytime, console):
+    from conversations.models import Conversation
+
+    talking = vegan_people[3]
+    Conversation.objects.create(subscriber=talking, status="open", opened_at=daytime)
+    campaign = send(make(vegans))
+    console.send_due()
+    text = texts_of(campaign).get(subscriber=talking)
+    assert text.status == "queued" and "talking with them in the inbox" in text.hold_reason
+    assert texts_of(campaign).filter(status="sent").count() == len(vegan_people) - 1

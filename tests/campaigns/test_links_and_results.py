@@ -177,3 +177,35 @@ def test_staff_pages_show_the_results_and_need_permissions(daytime, client, sent
     assert client.get(f"/campaigns/{sent.pk}/results.csv").status_code == 403  # phones need view subscriber
     sent.refresh_from_db()
     assert sent.status == Campaign.Status.SENT
+
+
+def test_the_results_page_and_the_stats_take_the_same_queries_for_few_or_many_recipients(
+    daytime, client, vegans, console
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import SubscriberFactory as Factory
+
+    admin = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    def queries_for(people: int) -> int:
+        for _ in range(people):
+            Factory(attributes={"diet": "vegan"})
+        campaign = services.campaign_save(
+            data={
+                "name": f"Run {people}",
+                "holdout_percent": 10,
+                "variants": [{"body": "A https://shop.example/a", "weight": 50}, {"body": "B", "weight": 50}],
+                "include_segments": [vegans.pk],
+            }
+        )
+        services.campaign_send(campaign=campaign)
+        campaigns_fanout_due()
+        console.send_due()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/campaigns/{campaign.pk}/results/").status_code == 200
+        return len(queries)
+
+    assert queries_for(5) == queries_for(40)

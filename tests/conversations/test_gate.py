@@ -149,3 +149,13 @@ def test_hold_never_drops():
     decision = decide(now="2026-11-25T04:00:00")
     assert decision.action == gate.HOLD
     assert decision.until - at("2026-11-25T04:00:00") < timedelta(hours=11)
+
+
+def test_marketing_waits_while_a_person_is_talking_with_them_and_replies_do_not():
+    held = decide(now="2026-11-24T15:00:00", talking=True)
+    assert held.action == gate.HOLD and held.code == "talking"
+    assert held.until == at("2026-11-24T15:00:00") + gate.TALKING_RECHECK  # looked at again, never dropped
+    assert decide(
+        purpose="conversational", now="2026-11-24T15:00:00", talking=True, last_inbound_at=at("2026-11-24T14:50:00")
+    ).allowed
+    assert decide(purpose="system", now="2026-11-24T15:00:00", talking=True).allowed
