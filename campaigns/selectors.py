@@ -30,6 +30,18 @@ CENTS = Decimal("0.01")
 STATS_KEYS = ["recipients", "sent", "delivered", "failed", "clicks", "replies", "opt_outs", "orders", "revenue"]
 
 
+def message_labels(messages: list[Message]) -> dict[int, str]:
+    """The label "Campaign: <name> (A)" of each text a campaign sent, for the inbox; one query."""
+    recipient_ids = {m.origin_id for m in messages if m.origin == Message.Origin.CAMPAIGN and m.origin_id}
+    names = {
+        pk: f"Campaign: {name}" + (f" ({label})" if label else "")
+        for pk, name, label in Recipient.objects.filter(pk__in=recipient_ids).values_list(
+            "pk", "campaign__name", "variant__label"
+        )
+    }
+    return {m.pk: names[m.origin_id] for m in messages if m.origin == Message.Origin.CAMPAIGN and m.origin_id in names}
+
+
 def audience_rules(campaign: Campaign) -> dict | None:
     """The campaign's audience as one rule: any of the included segments and none of the excluded, written out."""
     return rules_for_segments(list(campaign.include_segments.all()), list(campaign.exclude_segments.all()))
@@ -203,7 +215,7 @@ def _rates(group: dict) -> None:
     group["reply_rate"] = round(100 * group["replies"] / base, 2) if base else 0.0
     people = group["recipients"]
     group["conversion_rate"] = round(100 * group["buyers"] / people, 2) if people else 0.0
-    group["revenue_per_recipient"] = (group["buyer_revenue"] / people).quantize(Decimal("0.01")) if people else 0
+    group["revenue_per_recipient"] = (group["buyer_revenue"] / people).quantize(CENTS) if people else money(None)
 
 
 def _message_counts(campaign: Campaign):

@@ -58,12 +58,18 @@ def preview_text(body: str, campaign: Campaign, subscriber: Subscriber | None, s
     """`body` as `subscriber` would get it (their short links shown with a sample code)."""
     specs = attribute_specs() if specs is None else specs
     parsed = text_template.parse(body, link_url=campaign.link_url, attributes=specs)
+    next_id = _next_id() if parsed.has_links else 0
     return text_template.render(
         parsed,
         _subscriber_values(subscriber, specs),
         store=settings.PARLEY_STORE_NAME,
-        link_for=lambda letter, url: short_link_base() + text_template.link_code("preview", 1048575, letter),
+        link_for=lambda letter, url: short_link_base() + text_template.link_code("preview", next_id, letter),
     )
+
+
+def _next_id() -> int:
+    """About the id the next recipients get: a preview's short link is as long as theirs will be."""
+    return (Recipient.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
 
 
 def _subscriber_values(subscriber: Subscriber | None, specs: dict) -> dict:

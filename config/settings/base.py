@@ -152,7 +152,7 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
 # --- Inbox and help desk ------------------------------------------------------------
 # Other apps' additions to the inbox: names of automated texts, and rows beside the thread.
-INBOX_MESSAGE_LABELS = ["flows.selectors.message_labels"]
+INBOX_MESSAGE_LABELS = ["flows.selectors.message_labels", "campaigns.selectors.message_labels"]
 INBOX_PANELS = ["flows.selectors.inbox_panel"]
 # Closing a conversation resumes the flow runs it paused (true) or ends them (false).
 INBOX_CLOSE_RESUMES_FLOWS = env_bool("INBOX_CLOSE_RESUMES_FLOWS", True)

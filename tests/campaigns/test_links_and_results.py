@@ -209,3 +209,14 @@ def test_the_results_page_and_the_stats_take_the_same_queries_for_few_or_many_re
         return len(queries)
 
     assert queries_for(5) == queries_for(40)
+
+
+def test_the_inbox_thread_names_the_campaign_and_the_text_a_shopper_got(sent):
+    from conversations.models import Conversation
+    from conversations.selectors import inbox_thread
+
+    text = Message.objects.filter(origin="campaign").select_related("subscriber").first()
+    conversation = Conversation.objects.create(subscriber=text.subscriber, opened_at=text.created_at)
+    labels = [item["label"] for item in inbox_thread(conversation) if item["kind"] == "message"]
+    variant = sent.recipients.get(pk=text.origin_id).variant.label
+    assert labels == [f"Campaign: New lip balms ({variant})"]
