@@ -99,8 +99,10 @@ def texts_estimate(campaign: Campaign, variants: list[Variant], audience: int) -
 
 
 def duration_text(seconds: float) -> str:
+    if seconds < 1.5:
+        return "about a second"
     if seconds < 90:
-        return f"about {max(1, round(seconds))} seconds"
+        return f"about {round(seconds)} seconds"
     if seconds < 5400:
         return f"about {round(seconds / 60)} minutes"
     return f"about {seconds / 3600:.1f} hours"
@@ -120,16 +122,19 @@ def campaign_stats(campaign: Campaign) -> dict:
             group["waiting"] += row["n"]
         elif row["status"] != Recipient.Status.CANCELLED:
             group["recipients"] += row["n"]
-    for variant_id, status, error_code, n in _message_counts(campaign):
+    for variant_id, status, error_code, held, n in _message_counts(campaign):
         group = groups[variant_id]
         if status in (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.UNDELIVERED):
             group["sent"] += n
         if status == Message.Status.DELIVERED:
             group["delivered"] += n
-        if status in (Message.Status.FAILED, Message.Status.UNDELIVERED) and error_code != "cancelled":
+        if status == Message.Status.FAILED and error_code.startswith("gate:"):
+            group["skipped"] += n  # the gate refused it when its turn came: they had opted out meanwhile
+        elif status in (Message.Status.FAILED, Message.Status.UNDELIVERED) and error_code != "cancelled":
             group["failed"] += n
         if status in (Message.Status.QUEUED, Message.Status.SENDING):
             group["queued"] += n
+            group["held"] += n if held else 0
     clicks = (
         Click.objects.filter(recipient__campaign=campaign, is_bot=False)
         .values("recipient__variant_id")
@@ -163,7 +168,7 @@ def campaign_stats(campaign: Campaign) -> dict:
         _rates(group)
     totals = _empty("all")
     for variant_id, group in groups.items():
-        for key in (*STATS_KEYS, "clickers", "queued", "waiting"):
+        for key in (*STATS_KEYS, "clickers", "queued", "held", "skipped", "waiting"):
             if variant_id is not None or key in ("recipients",):
                 totals[key] += group[key]
     _rates(totals)
@@ -171,6 +176,8 @@ def campaign_stats(campaign: Campaign) -> dict:
     return {
         **{key: totals[key] for key in STATS_KEYS},
         "queued": totals["queued"],
+        "held": totals["held"],
+        "skipped": totals["skipped"],
         "waiting": totals["waiting"],
         "clickers": totals["clickers"],
         "click_rate": totals["click_rate"],
@@ -195,6 +202,8 @@ def _empty(label: str) -> dict:
         "recipients": 0,
         "waiting": 0,
         "queued": 0,
+        "held": 0,
+        "skipped": 0,
         "sent": 0,
         "delivered": 0,
         "failed": 0,
@@ -219,13 +228,15 @@ def _rates(group: dict) -> None:
 
 
 def _message_counts(campaign: Campaign):
+    """(variant, status, error code, held for later, count) of the campaign's texts."""
     recipient, message = Recipient._meta.db_table, Message._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT r.variant_id, m.status, m.error_code, COUNT(*) FROM {recipient} r "
+            f"SELECT r.variant_id, m.status, m.error_code, m.not_before > %s, COUNT(*) FROM {recipient} r "
             f"JOIN {message} m ON m.origin = 'campaign' AND m.origin_id = r.id "
-            "WHERE r.campaign_id = %s GROUP BY r.variant_id, m.status, m.error_code",
-            [campaign.pk],
+            "WHERE r.campaign_id = %s GROUP BY 1, 2, 3, 4",
+            [now, campaign.pk],
         )
         return cursor.fetchall()
 

@@ -7,8 +7,8 @@ from django.dispatch import Signal
 
 log = logging.getLogger(__name__)
 
-# Sent inside the opt-out transaction with `subscriber` and `consent_event`:
-# flows end the subscriber's runs, campaigns drop them from sends in progress.
+# Sent inside the opt-out transaction with `subscriber` and `consent_event`: flows end the subscriber's runs.
+# (Texts already queued, a campaign's too, are refused by the send gate when their turn comes.)
 subscriber_opted_out = Signal()
 
 # Sent after a text opt-in (START, JOIN…) and its confirmation were queued, with `subscriber` and `message`

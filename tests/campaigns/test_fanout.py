@@ -17,6 +17,7 @@ from campaigns import services
 from campaigns import template as text_template
 from campaigns.fanout import BUCKETS, campaign_fanout, campaigns_fanout_due
 from campaigns.models import Campaign, Recipient
+from campaigns.selectors import campaign_stats
 from conversations.models import AttributeDefinition, Message, Subscriber
 from conversations.services import inbound_receive
 from segments.services import segment_create
@@ -177,6 +178,8 @@ def test_chunks_resume_from_the_cursor_and_stop_during_the_send_gets_nothing_mor
     assert queued_one.phone not in console.printed.replace(" ", "") or "unsubscribed" in console.printed
     refused = texts_of(campaign).get(subscriber=queued_one)
     assert refused.status == "failed" and refused.error_code == "gate:opted_out"
+    stats = campaign_stats(campaign)
+    assert stats["skipped"] == 1 and stats["failed"] == 0
     assert texts_of(campaign).filter(status="sent").count() == len(counts) - 1
 
 
