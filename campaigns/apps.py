@@ -7,10 +7,9 @@ class CampaignsConfig(AppConfig):
     def ready(self):
         from conversations import signals
 
-        from . import services
+        from . import checks  # noqa: F401 - registers the system checks
 
         signals.event_recorded.connect(on_event, dispatch_uid="campaigns-attribution")
-        del services
 
 
 def on_event(sender, subscriber, event, **kwargs):

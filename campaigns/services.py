@@ -49,15 +49,22 @@ def short_link_base() -> str:
 
 
 def variant_template(variant: Variant, campaign: Campaign, specs: dict | None = None) -> text_template.Template:
+    return parse(variant.body, campaign, specs)
+
+
+def parse(body: str, campaign: Campaign, specs: dict | None = None) -> text_template.Template:
     return text_template.parse(
-        variant.body, link_url=campaign.link_url, attributes=attribute_specs() if specs is None else specs
+        body,
+        link_url=campaign.link_url,
+        attributes=attribute_specs() if specs is None else specs,
+        max_links=settings.CAMPAIGN_MAX_LINKS,
     )
 
 
 def preview_text(body: str, campaign: Campaign, subscriber: Subscriber | None, specs: dict | None = None) -> str:
     """`body` as `subscriber` would get it (their short links shown with a sample code)."""
     specs = attribute_specs() if specs is None else specs
-    parsed = text_template.parse(body, link_url=campaign.link_url, attributes=specs)
+    parsed = parse(body, campaign, specs)
     next_id = _next_id() if parsed.has_links else 0
     return text_template.render(
         parsed,
@@ -128,6 +135,9 @@ def campaign_save(*, campaign: Campaign | None = None, data: dict, user=None) ->
         problem("winner_after_hours", "the test runs from 1 to 168 hours")
     if campaign.winner_metric not in Campaign.WinnerMetric.values:
         problem("winner_metric", f"one of {', '.join(Campaign.WinnerMetric.values)}")
+    for field in ("link_url", "media_url"):
+        for text in text_template.link_problems(getattr(campaign, field)) if getattr(campaign, field) else []:
+            problem(field, text)
     if campaign.local_time and not campaign.send_at:
         problem("send_at", "a send in each subscriber's local time needs a date and time")
 

@@ -52,11 +52,12 @@ class Template:
         return bool(self.links)
 
 
-def parse(body: str, *, link_url: str = "", attributes: dict | None = None) -> Template:
+def parse(body: str, *, link_url: str = "", attributes: dict | None = None, max_links: int | None = None) -> Template:
     """Parse `body`, or raise ValidationError naming every problem.
 
     `attributes` maps attribute keys to {"type": …, "labels": {value: label}}; a variable naming any other key,
-    or a filter other than default and label, is refused.
+    or a filter other than default and label, is refused. Links must be https and not on a public shortener
+    (carriers filter those), and a text may hold at most `max_links` different ones (compliance.md, section 7).
     """
     attributes = attributes or {}
     problems: list[str] = []
@@ -64,6 +65,7 @@ def parse(body: str, *, link_url: str = "", attributes: dict | None = None) -> T
     letters: dict[str, str] = {}  # url -> letter
 
     def add_link(url: str) -> LinkPart:
+        problems.extend(link_problems(url))
         if url not in letters:
             if len(letters) == len(LINK_LETTERS):
                 problems.append(f"a text may hold at most {len(LINK_LETTERS)} different links")
@@ -100,10 +102,32 @@ def parse(body: str, *, link_url: str = "", attributes: dict | None = None) -> T
     add_text(body[position:])
     if "{{" in VARIABLE.sub("", body) or "}}" in VARIABLE.sub("", body):
         problems.append('a "{{" or "}}" is not part of a variable; write variables as {{ first_name }}')
+    if max_links is not None and len(template.links) > max_links:
+        problems.append(
+            f"a text may hold at most {max_links} link{'s' if max_links != 1 else ''} "
+            f"(this one has {len(template.links)}): carriers distrust texts full of links"
+        )
     if problems:
         raise ValidationError(list(dict.fromkeys(problems)))
     template.parts = [part for part in template.parts if part != ""]
     return template
+
+
+PUBLIC_SHORTENERS = {"bit.ly", "tinyurl.com", "goo.gl", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly"}
+
+
+def link_problems(url: str) -> list[str]:
+    """Why carriers would filter a link: not https, or on a public shortener."""
+    problems = []
+    if not url.lower().startswith("https://"):
+        problems.append(f"links must be https: {url}")
+    host = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].lower()
+    if host.removeprefix("www.") in PUBLIC_SHORTENERS:
+        problems.append(
+            f"{host} is a public link shortener, which carriers filter: link to the store's own domain "
+            "(Parley shortens it on the store's short domain)"
+        )
+    return problems
 
 
 def _variable(name: str, filters: list[str], attributes: dict, problems: list[str]) -> Variable | None:

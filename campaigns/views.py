@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from conversations.models import Subscriber
 from conversations.services import SendRefused
-from conversations.sms.encoding import count_summary
+from conversations.sms.encoding import count_summary, non_gsm7_characters
 from segments.models import Segment
 
 from . import selectors, services
@@ -195,7 +195,9 @@ def _compose_context(request, campaign: Campaign | None, data: dict, errors: dic
         }
         try:
             row["preview"] = services.preview_text(item["body"], draft, sample, specs)
-            row["counter"] = count_summary(services.preview_text(item["body"], draft, None, specs))
+            plain = services.preview_text(item["body"], draft, None, specs)
+            row["counter"] = count_summary(plain)
+            row["ucs2"] = "".join(non_gsm7_characters(plain))
         except ValidationError as error:
             row["problems"] = error.messages
         variants.append(row)
@@ -278,6 +280,7 @@ def confirm(request, pk: int):
         else:
             messages.success(request, f"{campaign.name} is on its way.")
             return redirect("campaigns:results", pk=campaign.pk)
+    problems = services.campaign_problems(campaign)
     audience = selectors.audience_estimate(campaign).count()
     estimate = selectors.texts_estimate(campaign, list(campaign.variants.all()), audience)
     context = {
@@ -285,11 +288,21 @@ def confirm(request, pk: int):
         "campaign": campaign,
         "audience": audience,
         "estimate": estimate,
-        "problems": services.campaign_problems(campaign),
+        "problems": problems,
         "held_out": audience - estimate["texts"],
+        "ucs2": [] if problems else _ucs2(campaign),
         "wall_clock": services.local_wall_clock(campaign) if campaign.local_time and campaign.send_at else None,
     }
     return render(request, "campaigns/confirm.html", context)
+
+
+def _ucs2(campaign: Campaign) -> list[tuple[str, str]]:
+    """Each text's characters that force UCS-2 (empty for GSM-7 texts)."""
+    specs = services.attribute_specs()
+    return [
+        (v.label, "".join(non_gsm7_characters(services.preview_text(v.body, campaign, None, specs))))
+        for v in campaign.variants.all()
+    ]
 
 
 @staff_member_required

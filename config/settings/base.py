@@ -227,6 +227,8 @@ PARLEY_STORE_CURRENCY = env("PARLEY_STORE_CURRENCY", "USD")
 # An order is credited to a campaign clicked within this many days, else to one received within this many.
 CAMPAIGN_ATTRIBUTION_CLICK_DAYS = int(env("CAMPAIGN_ATTRIBUTION_CLICK_DAYS", "5"))
 CAMPAIGN_ATTRIBUTION_RECEIVED_DAYS = int(env("CAMPAIGN_ATTRIBUTION_RECEIVED_DAYS", "1"))
+# Different links one campaign text may hold (compliance.md, section 7: one by default).
+CAMPAIGN_MAX_LINKS = int(env("CAMPAIGN_MAX_LINKS", "1"))
 # The fan-out writes recipients and texts in chunks of this many subscriber ids (the first chunk is smaller).
 CAMPAIGN_FANOUT_FIRST_CHUNK = int(env("CAMPAIGN_FANOUT_FIRST_CHUNK", "1000"))
 CAMPAIGN_FANOUT_CHUNK = int(env("CAMPAIGN_FANOUT_CHUNK", "50000"))

@@ -61,6 +61,8 @@ def test_a_draft_round_trips(api, draft, vegans, gift_buyers):
         ({"name": "x", "body": "hi", "test_percent": 20}, "test_percent", "at least two variants"),
         ({"name": "x", "body": "hi", "local_time": True}, "send_at", "needs a date and time"),
         ({"name": "", "body": "hi"}, "name", ""),
+        ({"name": "x", "body": "hi", "link_url": "http://shop.example/new"}, "link_url", "links must be https"),
+        ({"name": "x", "body": "hi", "link_url": "https://bit.ly/abc"}, "link_url", "public link shortener"),
         ({"name": "x", "body": "hi", "variants": [{"body": "a"}]}, "body", "either body or variants"),
     ],
 )

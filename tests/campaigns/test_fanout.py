@@ -99,7 +99,8 @@ def test_each_member_gets_one_text_the_excluded_and_opted_out_get_none(vegan_peo
         assert text.body == expected_body(campaign, recipient, recipient.variant)
 
 
-def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(vegans, daytime):
+def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(vegans, daytime, settings):
+    settings.CAMPAIGN_MAX_LINKS = 2
     define("size", label="Size", type="single_choice", options=[{"value": "M", "label": "Medium"}])
     define("gifts", "Gifts", "multiple_choice", [{"value": "mom", "label": "Mom"}, {"value": "dad", "label": "Dad"}])
     define("vip", label="VIP", type="yes_no")

@@ -17,7 +17,8 @@ from tests.factories import SubscriberFactory, UserFactory
 
 
 @pytest.fixture
-def sent(vegan_people, vegans, gift_buyers, daytime, console):
+def sent(vegan_people, vegans, gift_buyers, daytime, console, settings):
+    settings.CAMPAIGN_MAX_LINKS = 2  # text B holds two
     campaign = services.campaign_save(
         data={
             "name": "New lip balms",

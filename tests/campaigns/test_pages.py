@@ -91,3 +91,13 @@ def test_the_list_and_the_admin_index_link_to_campaigns(client, staff, vegans, g
     client.post("/campaigns/new/", form(vegans, gift_buyers))
     assert b"Lip balms" in client.get("/campaigns/").content
     assert b'href="/campaigns/"' in client.get("/admin/").content
+
+
+def test_a_text_that_needs_ucs2_is_flagged_before_sending(client, staff, vegan_people, vegans, gift_buyers):
+    data = form(vegans, gift_buyers, body_A="Fresh balms ✨ {{ link }}", body_B="Plain text {{ link }}")
+    page = client.post("/campaigns/new/refresh/", data).content.decode()
+    assert 'data-ucs2="A"' in page and "UCS-2 because of ✨" in page
+    assert 'data-ucs2="B"' not in page
+    client.post("/campaigns/new/", data)
+    confirm = client.get(f"/campaigns/{Campaign.objects.get().pk}/send/").content.decode()
+    assert "Text A is sent as UCS-2 because of ✨" in confirm

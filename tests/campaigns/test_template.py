@@ -54,11 +54,15 @@ def test_links_get_letters_in_order_and_repeat_the_same_letter():
         ("Hi {{ attributes.age|label }}", "", "has no options with labels"),
         ("Hi {{ first_name }", "", '"{{" or "}}"'),
         ('{{ link|default:"x" }}', "https://a.example", "takes no filters"),
+        ("Go {{ link }}", "http://shop.example/new", "links must be https"),
+        ("Sale at https://bit.ly/3xYz now", "", "bit.ly is a public link shortener"),
+        ("Sale at https://www.TinyURL.com/abc", "", "tinyurl.com is a public link shortener"),
+        ("{{ link }} and https://shop.example/faq", "https://shop.example/new", "at most 1 link (this one has 2)"),
     ],
 )
 def test_problems_are_named(body, link_url, problem):
     with pytest.raises(ValidationError) as error:
-        template.parse(body, link_url=link_url, attributes=SPECS)
+        template.parse(body, link_url=link_url, attributes=SPECS, max_links=1)
     assert any(problem in message for message in error.value.messages), error.value.messages
 
 
@@ -68,3 +72,12 @@ def test_codes_are_checked_and_unguessable_without_the_secret():
     assert template.link_check("other", 4242, "g") != template.link_check("s3cret", 4242, "g")
     for bad in ["", "zz", "1092g", "1092gabcde1", "1092Gabcde", "../etc", "1092a12345"]:
         assert template.code_parts(bad) is None
+
+
+def test_a_deployment_without_https_short_links_fails_the_deploy_checks(settings):
+    from campaigns.checks import short_links_are_https
+
+    settings.SHORT_LINK_BASE_URL = "http://127.0.0.1:8000"
+    assert [error.id for error in short_links_are_https(None)] == ["parley.E002"]
+    settings.SHORT_LINK_BASE_URL = "https://acme.link"
+    assert short_links_are_https(None) == []
