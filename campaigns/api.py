@@ -12,6 +12,7 @@ from conversations.api import UNAUTHORIZED, VALIDATION_ERROR, as_api_error
 from conversations.pagination import NewestFirstCursorPagination
 from conversations.serializers import StrictCharField
 from conversations.services import SendRefused
+from segments.api import CanViewSubscribers
 
 from . import selectors, services
 from .models import Campaign, Recipient
@@ -238,6 +239,16 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def cancel(self, request, pk=None):
         return self._act(services.campaign_cancel)
 
+    @extend_schema(
+        summary="Take a scheduled campaign back to draft",
+        description="Only before its fan-out began; a draft can be changed and sent again.",
+        request=None,
+        responses=ACTION,
+    )
+    @action(detail=True, methods=["post"], permission_classes=SENDING)
+    def unschedule(self, request, pk=None):
+        return self._act(services.campaign_unschedule)
+
     @extend_schema(summary="Pause a campaign's sending", request=None, responses=ACTION)
     @action(detail=True, methods=["post"], permission_classes=SENDING)
     def pause(self, request, pk=None):
@@ -277,9 +288,14 @@ class CampaignViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="List a campaign's recipients",
+        description="Their phone numbers too: needs *view subscriber* besides *view campaign*.",
         responses={200: RecipientSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
-    @action(detail=True, methods=["get"])
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[*viewsets.ModelViewSet.permission_classes, CanViewSubscribers],
+    )
     def recipients(self, request, pk=None):
         campaign = self.get_object()
         page = self.paginate_queryset(campaign.recipients.select_related("subscriber", "variant"))

@@ -1,7 +1,7 @@
 """System checks of the campaigns' settings."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
@@ -15,6 +15,23 @@ def short_links_are_https(app_configs, **kwargs):
                 hint="Point a short domain the store owns (e.g. https://acme.link) at Parley and set "
                 "SHORT_LINK_BASE_URL to it.",
                 id="parley.E002",
+            )
+        ]
+    return []
+
+
+@register()
+def short_links_reach_shoppers(app_configs, **kwargs):
+    """Real texts must not carry links to this machine."""
+    host = settings.SHORT_LINK_BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    if settings.SMS_PROVIDER != "console" and host in ("127.0.0.1", "localhost", "0.0.0.0", "[::1]"):
+        return [
+            Warning(
+                f"SMS_PROVIDER is {settings.SMS_PROVIDER!r} but SHORT_LINK_BASE_URL is "
+                f"{settings.SHORT_LINK_BASE_URL!r}: shoppers would get links to this machine.",
+                hint="Set SHORT_LINK_BASE_URL (or PUBLIC_BASE_URL) to the public https address of the store's "
+                "short domain.",
+                id="parley.W001",
             )
         ]
     return []

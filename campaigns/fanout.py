@@ -4,7 +4,7 @@ Each chunk is one transaction that holds the campaign's row lock:
 1. `INSERT … SELECT` the audience members among the next subscriber ids into `Recipient` (unique per campaign and
    subscriber), each with a bucket (0-9999) from their id that decides holdout, test share and variant;
 2. `INSERT … SELECT` a queued `Message` for each of them whose variant is known, the body personalised by one SQL
-   expression (campaigns/template.py), `origin_id` = the recipient's id;
+   expression (campaigns/template.py), `origin_id` = the recipient's id (unique: a recipient is texted once);
 3. move the campaign's cursor past the chunk.
 
 A worker killed mid-chunk rolls the whole chunk back; the next one starts from the cursor, so nobody is missed
@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from conversations.models import Message, Subscriber
@@ -46,7 +47,7 @@ def campaigns_fanout_due(max_seconds: float = 50.0, now: datetime | None = None)
     queued = 0
     testing = Campaign.objects.filter(status=Campaign.Status.TESTING, winner__isnull=True)
     for campaign in testing:
-        if campaign.started_at and campaign.started_at + timedelta(hours=campaign.winner_after_hours) <= now:
+        if _test_over(campaign, now):
             with transaction.atomic():
                 locked = Campaign.objects.select_for_update(skip_locked=True).filter(pk=campaign.pk).first()
                 if locked and locked.status == Campaign.Status.TESTING:
@@ -59,6 +60,15 @@ def campaigns_fanout_due(max_seconds: float = 50.0, now: datetime | None = None)
         if time.monotonic() >= deadline:
             break
     return queued
+
+
+def _test_over(campaign: Campaign, now: datetime) -> bool:
+    """The test has run its hours since its last text left; texts still held (quiet hours, caps) keep it going."""
+    texts = Message.objects.filter(origin=Message.Origin.CAMPAIGN, origin_id__in=campaign.recipients.values("id"))
+    if texts.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING]).exists():
+        return False
+    last = texts.aggregate(last=Max("sent_at"))["last"]
+    return last is None or last + timedelta(hours=campaign.winner_after_hours) <= now
 
 
 def campaign_fanout(campaign_id: int, *, deadline: float | None = None, chunks: int | None = None) -> int:
@@ -244,6 +254,7 @@ def _insert_messages(campaign: Campaign, where: str, where_params: list, variant
             '', 'campaign', r.id, 'marketing', {not_before_sql}, '', 0, '', %s, %s
         FROM {Recipient._meta.db_table} r JOIN {Subscriber._meta.db_table} s ON s.id = r.subscriber_id
         WHERE r.campaign_id = %s AND {where}
+        ON CONFLICT DO NOTHING
     """
     media_json = json.dumps([campaign.media_url] if campaign.media_url else [])
     params = [

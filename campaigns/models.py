@@ -27,7 +27,7 @@ class Campaign(models.Model):
         REPLIES = "replies", "Reply rate"
         REVENUE = "revenue", "Revenue per recipient"
 
-    EDITABLE = (Status.DRAFT, Status.SCHEDULED)
+    EDITABLE = (Status.DRAFT,)  # a scheduled campaign goes back to draft (unschedule) before it changes
     UNDERWAY = (Status.SENDING, Status.TESTING, Status.PAUSED)
 
     name = models.CharField(max_length=100)
@@ -53,7 +53,9 @@ class Campaign(models.Model):
     winner_after_hours = models.PositiveIntegerField(default=4, help_text="How long the test runs.")
     send_at = models.DateTimeField(null=True, blank=True, help_text="Empty: as soon as it is sent.")
     local_time = models.BooleanField(
-        default=False, help_text="Send at send_at's wall-clock time in each subscriber's own time zone."
+        default=False,
+        help_text="Read send_at's date and time of day in the store's time zone (PARLEY_DEFAULT_TIME_ZONE) and "
+        "send at that time of day in each subscriber's own zone.",
     )
 
     fanout_at = models.DateTimeField(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from conversations.models import ConsentEvent, Event, Message, Subscriber
@@ -271,21 +271,24 @@ def _after_text(campaign: Campaign, what: str):
 
 
 def _conversion(campaign: Campaign, groups: dict) -> None:
-    """Orders by each group (the holdout too) within the click window after the send began: the fair comparison,
-    since the holdout got no text and so no attribution."""
-    if not campaign.started_at:
+    """Orders by each group (the holdout too) within the click window after the first text left: the fair
+    comparison, since the holdout got no text and so no attribution."""
+    start = Message.objects.filter(
+        origin=Message.Origin.CAMPAIGN, origin_id__in=campaign.recipients.values("id"), sent_at__isnull=False
+    ).aggregate(first=Min("sent_at"))["first"]
+    if start is None:  # nothing has gone out yet: no window to compare in
         return
-    end = campaign.started_at + timedelta(days=settings.CAMPAIGN_ATTRIBUTION_CLICK_DAYS)
+    end = start + timedelta(days=settings.CAMPAIGN_ATTRIBUTION_CLICK_DAYS)
+    # Those waiting for a test's winner belong to no group yet (their variant is unknown, not the holdout).
+    compared = campaign.recipients.filter(status__in=[Recipient.Status.QUEUED, Recipient.Status.HOLDOUT])
     orders = Event.objects.filter(
         type=services.ORDER_EVENT,
-        occurred_at__gte=campaign.started_at,
+        occurred_at__gte=start,
         occurred_at__lt=end,
-        subscriber_id__in=campaign.recipients.exclude(status=Recipient.Status.CANCELLED).values("subscriber_id"),
+        subscriber_id__in=compared.values("subscriber_id"),
     )
     variant_of = dict(
-        campaign.recipients.filter(subscriber_id__in=orders.values("subscriber_id")).values_list(
-            "subscriber_id", "variant_id"
-        )
+        compared.filter(subscriber_id__in=orders.values("subscriber_id")).values_list("subscriber_id", "variant_id")
     )
     buyers: dict = {}
     for subscriber_id, properties in orders.values_list("subscriber_id", "properties"):

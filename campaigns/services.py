@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
-from conversations.phones import normalize_phone
+from conversations.phones import normalize_phone_field
 from conversations.services import event_record, message_queue
-from conversations.sms.encoding import MAX_BODY_CHARACTERS, count_segments
+from conversations.sms.encoding import MAX_BODY_CHARACTERS, count_segments, prepare_body
 from segments.compiler import LINK_CLICK_EVENT
 from segments.models import Segment
 
@@ -98,28 +98,57 @@ def body_estimate(body: str, campaign: Campaign, specs: dict | None = None):
 # --- Compose ------------------------------------------------------------------------------------------------
 
 
+EDITABLE_FIELDS = (
+    "name",
+    "link_url",
+    "media_url",
+    "exclude_texted_within_hours",
+    "holdout_percent",
+    "test_percent",
+    "winner_metric",
+    "winner_after_hours",
+    "send_at",
+    "local_time",
+)
+
+
 def campaign_save(*, campaign: Campaign | None = None, data: dict, user=None) -> Campaign:
-    """Create or change a draft; raise ValidationError naming every problem by its field."""
-    if campaign is not None and not campaign.is_editable:
-        raise ValidationError(f"{campaign.name} is {campaign.get_status_display().lower()}: it can no longer change")
-    campaign = campaign or Campaign(created_by=user)
+    """Create or change a draft; raise ValidationError naming every problem by its field.
+
+    The draft is locked and read again first: a campaign sent meanwhile (by another person, another tab) is not
+    turned back into a draft by a page that was open before.
+    """
+    with transaction.atomic():
+        if campaign is not None:
+            campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+            if not campaign.is_editable:
+                status = campaign.get_status_display().lower()
+                raise ValidationError(f"{campaign.name} is {status}: only a draft can change")
+        campaign = campaign or Campaign(created_by=user)
+        variants, include, exclude = _apply(campaign, data)
+        campaign.save(update_fields=[*EDITABLE_FIELDS, "updated_at"] if campaign.pk else None)
+        if variants is not None:
+            campaign.variants.all().delete()
+            weights = _weights(variants)
+            Variant.objects.bulk_create(
+                Variant(campaign=campaign, label="ABCDE"[index], body=item["body"], weight=weights[index])
+                for index, item in enumerate(variants)
+            )
+        if include is not None:
+            campaign.include_segments.set(include)
+        if exclude is not None:
+            campaign.exclude_segments.set(exclude)
+    return campaign
+
+
+def _apply(campaign: Campaign, data: dict):
+    """Set the fields of `data` on the (unsaved) campaign and check everything; the variants and segments to save."""
     problems: dict[str, list[str]] = {}
 
     def problem(field: str, text: str) -> None:
         problems.setdefault(field, []).append(text)
 
-    for field in (
-        "name",
-        "link_url",
-        "media_url",
-        "exclude_texted_within_hours",
-        "holdout_percent",
-        "test_percent",
-        "winner_metric",
-        "winner_after_hours",
-        "send_at",
-        "local_time",
-    ):
+    for field in EDITABLE_FIELDS:
         if field in data:
             setattr(campaign, field, data[field])
     campaign.name = (campaign.name or "").strip()
@@ -140,11 +169,23 @@ def campaign_save(*, campaign: Campaign | None = None, data: dict, user=None) ->
             problem(field, text)
     if campaign.local_time and not campaign.send_at:
         problem("send_at", "a send in each subscriber's local time needs a date and time")
+    if "send_at" in data and campaign.send_at and not campaign.local_time and campaign.send_at < timezone.now():
+        problem("send_at", f"{campaign.send_at:%Y-%m-%d %H:%M} UTC has passed; leave it empty to send at once")
 
     variants = data.get("variants")
     if variants is None and campaign.pk is None:
         problem("variants", "write the text")
     if variants is not None:
+        variants = (
+            [
+                {**item, "body": prepare_body(item.get("body") or "", smart_encoding=settings.SMS_SMART_ENCODING)}
+                if isinstance(item, dict)
+                else item
+                for item in variants
+            ]
+            if isinstance(variants, list)
+            else variants
+        )
         _check_variants(variants, campaign, problem)
     if campaign.test_percent is not None and len(variants if variants is not None else campaign.variants.all()) < 2:
         problem("test_percent", "test-then-winner needs at least two variants")
@@ -156,24 +197,7 @@ def campaign_save(*, campaign: Campaign | None = None, data: dict, user=None) ->
         problem("exclude_segments", f"{names} cannot be both included and excluded")
     if problems:
         raise ValidationError(problems)
-
-    with transaction.atomic():
-        campaign.save()
-        if variants is not None:
-            campaign.variants.all().delete()
-            weights = _weights(variants)
-            Variant.objects.bulk_create(
-                Variant(campaign=campaign, label="ABCDE"[index], body=item["body"], weight=weights[index])
-                for index, item in enumerate(variants)
-            )
-        if include is not None:
-            campaign.include_segments.set(include)
-        if exclude is not None:
-            campaign.exclude_segments.set(exclude)
-        if campaign.status == Campaign.Status.SCHEDULED:
-            campaign.fanout_at = _fanout_at(campaign)
-            campaign.save(update_fields=["fanout_at"])
-    return campaign
+    return variants, include, exclude
 
 
 def _check_variants(variants, campaign: Campaign, problem) -> None:
@@ -307,6 +331,21 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
+def campaign_unschedule(*, campaign: Campaign) -> Campaign:
+    """A scheduled campaign whose fan-out has not begun goes back to draft, to be changed and sent again."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        waiting = campaign.status == Campaign.Status.SCHEDULED or (
+            campaign.status == Campaign.Status.PAUSED and campaign.started_at is None
+        )
+        if not waiting:
+            status = campaign.get_status_display().lower()
+            raise ValidationError(f"{campaign.name} is {status}: only a campaign that has not begun goes back to draft")
+        campaign.status, campaign.fanout_at = Campaign.Status.DRAFT, None
+        campaign.save(update_fields=["status", "fanout_at", "updated_at"])
+    return campaign
+
+
 def _pausable(campaign: Campaign) -> bool:
     """Scheduled, fanning out, testing, or fanned out with texts still queued (held for quiet hours, say)."""
     if campaign.status in (Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.TESTING):
@@ -370,10 +409,7 @@ def queued_texts(campaign: Campaign):
 
 def campaign_test_send(*, campaign: Campaign, phone: str, variant: Variant | None = None, user=None) -> Message:
     """Send a variant to one subscribed number, personalised for them; links go straight to the page (untracked)."""
-    try:
-        phone = normalize_phone(phone)
-    except ValidationError as error:
-        raise ValidationError({"phone": error.messages}) from None
+    phone = normalize_phone_field(phone)
     subscriber = Subscriber.objects.filter(phone=phone).first()
     if subscriber is None:
         raise ValidationError({"phone": [f"{phone} is not a subscriber; a test goes only to a subscribed number"]})
@@ -433,16 +469,17 @@ def is_bot(user_agent: str, method: str) -> bool:
 def tracked_url(url: str, campaign: Campaign, variant_label: str) -> str:
     """`url` with UTM parameters added (the store's own utm_* values are kept)."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {key for key, _ in query}
+    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
     utm = {
         "utm_source": "parley",
         "utm_medium": "sms",
         "utm_campaign": slugify(campaign.name) or f"campaign-{campaign.pk}",
         "utm_content": variant_label,
     }
-    query += [(key, value) for key, value in utm.items() if key not in present]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    added = urlencode([(key, value) for key, value in utm.items() if key not in present])
+    # The store's own query is kept exactly as written (signed URLs, odd separators); ours is appended.
+    query = "&".join(part for part in (parts.query, added) if part)
+    return urlunsplit(parts._replace(query=query))
 
 
 def link_open(*, code: str, user_agent: str = "", ip: str | None = None, method: str = "GET") -> str | None:

@@ -21,7 +21,7 @@ FILTER = re.compile(r"^\s*([a-z_]+)\s*(?::\s*\"([^\"]*)\"\s*)?$")
 URL = re.compile(r"https?://[^\s<>\"{}]+", re.IGNORECASE)
 URL_TRAILING = ".,!?;:)]'"
 LINK_LETTERS = "ghijklmnopqrstuvwxyz"  # never hex digits: a code is <recipient id in hex><letter><check>
-CHECK_LENGTH = 5
+CHECK_LENGTH = 8  # 32 bits: forging one recipient's click takes billions of tries
 NAME_FIELDS = ("first_name", "last_name")
 
 

@@ -131,6 +131,8 @@ def compose(request, pk: int | None = None):
         _require(request, "campaigns.change_campaign" if campaign else "campaigns.add_campaign")
         data = _form_data(request.POST)
         try:
+            if data["schedule"] in ("at", "local") and data["send_at"] is None:
+                raise ValidationError({"send_at": ["pick the date and time to send at"]})
             saved = services.campaign_save(
                 campaign=campaign, data={k: v for k, v in data.items() if k != "schedule"}, user=request.user
             )
@@ -310,7 +312,12 @@ def _ucs2(campaign: Campaign) -> list[tuple[str, str]]:
 def control(request, pk: int, what: str):
     campaign = get_object_or_404(Campaign, pk=pk)
     _require(request, "campaigns.send_campaign")
-    call = {"pause": services.campaign_pause, "resume": services.campaign_resume, "cancel": services.campaign_cancel}
+    call = {
+        "pause": services.campaign_pause,
+        "resume": services.campaign_resume,
+        "cancel": services.campaign_cancel,
+        "unschedule": services.campaign_unschedule,
+    }
     if what not in call:
         raise Http404
     try:
@@ -318,7 +325,10 @@ def control(request, pk: int, what: str):
     except ValidationError as error:
         messages.error(request, "; ".join(error.messages))
     else:
-        messages.success(request, f"{campaign.name}: {what}d." if what != "cancel" else f"{campaign.name}: cancelled.")
+        done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "unschedule": "back to draft"}
+        messages.success(request, f"{campaign.name}: {done[what]}.")
+        if what == "unschedule":
+            return redirect("campaigns:edit", pk=campaign.pk)
     return redirect("campaigns:results", pk=campaign.pk)
 
 

@@ -8,6 +8,7 @@ import re
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from .phones import place_for_phone
 
@@ -241,8 +242,21 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(status=Message.Status.QUEUED)
 
     def due(self, now):
-        """Queued messages whose time has come, oldest first."""
+        """Queued messages whose time has come."""
         return self.queued().filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+
+    def claimable(self, now, *, marketing: bool):
+        """Due marketing texts, or due others (replies, service texts), in the order they fell due.
+
+        The outbox takes the others first, so a reply never waits behind a campaign's million texts.
+        """
+        due = (
+            self.queued()
+            .annotate(due_at=Coalesce("not_before", "created_at"))
+            .filter(due_at__lte=now)
+            .order_by("due_at", "id")
+        )
+        return due.filter(purpose=Message.Purpose.MARKETING) if marketing else due.exclude(purpose="marketing")
 
     def counting_toward_caps(self):
         """Marketing texts that left (or are leaving) Parley: what frequency caps count."""
@@ -332,12 +346,30 @@ class Message(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["subscriber", "-created_at"], name="message_subscriber_idx"),
-            models.Index(fields=["not_before"], name="message_queued_idx", condition=Q(status="queued")),
+            # The outbox claims replies and service texts first, then marketing, each in the order they fell due
+            # (MessageQuerySet.claimable): one index each, so neither sorts the queue of a million-text campaign.
+            models.Index(
+                Coalesce("not_before", "created_at"),
+                "id",
+                name="message_queued_idx",
+                condition=Q(status="queued") & ~Q(purpose="marketing"),
+            ),
+            models.Index(
+                Coalesce("not_before", "created_at"),
+                "id",
+                name="message_queued_marketing_idx",
+                condition=Q(status="queued", purpose="marketing"),
+            ),
             models.Index(fields=["claimed_until"], name="message_sending_idx", condition=Q(status="sending")),
             models.Index(
                 fields=["subscriber", "sent_at"], name="message_marketing_idx", condition=Q(purpose="marketing")
             ),
-            models.Index(fields=["origin_id"], name="message_campaign_idx", condition=Q(origin="campaign")),
+        ]
+        constraints = [
+            # A campaign texts each recipient once, whatever happens to its fan-out (origin_id is the recipient).
+            models.UniqueConstraint(
+                fields=["origin_id"], name="message_once_per_recipient", condition=Q(origin="campaign")
+            )
         ]
 
     WARN_ABOVE_SEGMENTS = 3

@@ -50,6 +50,14 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
 
 
 @lru_cache(maxsize=4096)
+def normalize_phone_field(raw: str) -> str:
+    """normalize_phone, with its problem filed under the field `phone` (what the services and the API report)."""
+    try:
+        return normalize_phone(raw)
+    except ValidationError as error:
+        raise ValidationError({"phone": error.messages}) from None
+
+
 def time_zones_for_phone(phone: str) -> tuple[str, ...]:
     """The IANA zones libphonenumber maps this E.164 number to; empty when unknown or too broad.
 

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import Event, Subscriber
-from ..phones import normalize_phone
+from ..phones import normalize_phone_field
 from ..signals import event_recorded, send_isolated
 
 
@@ -31,10 +31,7 @@ def event_record(
     idempotency_key: str | None = None,
 ) -> EventResult:
     """Store an event for a subscriber once (the same idempotency key again returns the first), then signal it."""
-    try:
-        phone = normalize_phone(phone)
-    except ValidationError as error:
-        raise ValidationError({"phone": error.messages}) from None
+    phone = normalize_phone_field(phone)
     subscriber = Subscriber.objects.filter(phone=phone).first()
     if subscriber is None:
         raise UnknownSubscriber(f"no subscriber has the number {phone}; create the subscriber first")

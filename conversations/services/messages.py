@@ -87,9 +87,11 @@ def recipients_for(
         for subscriber_id, sent_at in recent:
             sent[subscriber_id].append(sent_at)
     talking = set(
-        Conversation.objects.filter(subscriber_id__in=list(sent), status__in=Conversation.LIVE).values_list(
-            "subscriber_id", flat=True
-        )
+        Conversation.objects.filter(
+            subscriber_id__in=list(sent),
+            status__in=Conversation.LIVE,
+            last_message_at__gte=now - gate.TALKING_RECENT,
+        ).values_list("subscriber_id", flat=True)
     )
     return {
         subscriber.pk: gate.Recipient(
@@ -258,12 +260,13 @@ def outbox_claim(*, limit: int, report: SendReport | None = None, now: datetime 
     report = report or SendReport()
     now = now or timezone.now()
     with transaction.atomic():
-        due = (
-            Message.objects.due(now)
-            .order_by(F("not_before").asc(nulls_first=True), "id")
-            .select_for_update(skip_locked=True, of=("self",))
-        )
-        ids = list(due.values_list("id", flat=True)[:limit])
+        ids = []
+        for marketing in (False, True):  # replies and service texts first: they never wait behind a campaign
+            if len(ids) < limit:
+                due = Message.objects.claimable(now, marketing=marketing).select_for_update(
+                    skip_locked=True, of=("self",)
+                )
+                ids += list(due.values_list("id", flat=True)[: limit - len(ids)])
         if not ids:
             return []
         messages = list(Message.objects.filter(id__in=ids).order_by("id"))

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from .. import attributes as attribute_rules
 from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
-from ..phones import default_time_zone_for_phone, normalize_phone
+from ..phones import default_time_zone_for_phone, normalize_phone_field
 from ..signals import send_isolated, subscriber_opted_out
 
 _UNSET = object()
@@ -158,10 +158,7 @@ def subscriber_create(
     user=None,
 ) -> Subscriber:
     """Create a subscriber (pending unless `subscribed`, which records an opt-in), with tags and attributes."""
-    try:
-        phone = normalize_phone(phone)
-    except ValidationError as error:
-        raise ValidationError({"phone": error.messages}) from None
+    phone = normalize_phone_field(phone)
     phone_check_available(phone)
     if subscribed:
         _check_may_subscribe(phone, consent_details)
@@ -230,10 +227,7 @@ def subscriber_update(
     """Change the given fields of a subscriber; attributes merge (None removes a key). All or nothing."""
     fields: dict[str, Any] = {}
     if phone is not _UNSET:
-        try:
-            fields["phone"] = normalize_phone(phone)
-        except ValidationError as error:
-            raise ValidationError({"phone": error.messages}) from None
+        fields["phone"] = normalize_phone_field(phone)
         phone_check_available(fields["phone"], exclude_id=subscriber.pk)
         phone_change_check(subscriber, fields["phone"])
         # A zone derived from the old number follows the number; one set by hand stays.

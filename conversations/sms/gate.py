@@ -26,7 +26,10 @@ SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
 
 CONVERSATION_WINDOW = timedelta(hours=24)  # a reply within 24 h of their text is conversational
-TALKING_RECHECK = timedelta(minutes=15)  # marketing to someone in a live inbox conversation waits, looked at again
+# Marketing to someone in a live inbox conversation with a text in the last TALKING_RECENT waits, looked at again
+# every TALKING_RECHECK; a conversation left open and quiet stops holding anything.
+TALKING_RECENT = timedelta(hours=2)
+TALKING_RECHECK = timedelta(minutes=15)
 OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)  # FCC 24-24: presumed lawful within 5 minutes
 
 
@@ -51,7 +54,7 @@ class Recipient:
     last_inbound_at: datetime | None
     zones: tuple[str, ...]  # candidate zones: from the number and the subscriber's own zone
     marketing_sent_at: tuple[datetime, ...] = field(default=())  # marketing texts of the last 7 days
-    talking: bool = False  # a live inbox conversation: a person is talking with them
+    talking: bool = False  # a live inbox conversation with a text in the last TALKING_RECENT
 
 
 @dataclass(frozen=True)

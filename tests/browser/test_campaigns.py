@@ -144,7 +144,7 @@ def test_compose_send_click_and_order(page, browser, store, staff, token_for, co
     live_server = store
     settings.SMS_SENDER_MPS = 1  # a long code's pace for the estimates shown; the outbox is sped up before sending
     problems = watch(page)
-    short_link = re.compile(re.escape(live_server.url) + r"/l/([0-9a-f]+[g-z][0-9a-f]{5})\b")
+    short_link = re.compile(re.escape(live_server.url) + r"/l/([0-9a-f]+[g-z][0-9a-f]{8})\b")
 
     # The demo's draft is there, as seed_demo made it.
     demo = Campaign.objects.get(name="New vegan lip balms")

@@ -127,7 +127,7 @@ def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(v
         recipient = Recipient.objects.get(pk=text.origin_id)
         assert text.body == expected_body(campaign, recipient, recipient.variant)
     bodies = sorted(t.body.split(" http")[0] for t in texts)
-    assert "Ana|" + texts[0].subscriber.last_name in " ".join(bodies) or any(b.startswith("Ana|") for b in bodies)
+    assert any(b.startswith("Ana|") for b in bodies), bodies
     assert any("|Medium|M|Dad, Mom|dad, mom|yes|12|Zoë ✨|" in b for b in bodies), bodies
     assert any(b.startswith("friend|") and "|XL|XL||none|no|2.5|-|" in b for b in bodies), bodies
 
@@ -176,9 +176,9 @@ def test_chunks_resume_from_the_cursor_and_stop_during_the_send_gets_nothing_mor
     assert set(counts.values()) == {1}
     assert later_one.pk not in counts
     console.send_due()
-    assert queued_one.phone not in console.printed.replace(" ", "") or "unsubscribed" in console.printed
     refused = texts_of(campaign).get(subscriber=queued_one)
     assert refused.status == "failed" and refused.error_code == "gate:opted_out"
+    assert refused.body not in console.printed
     stats = campaign_stats(campaign)
     assert stats["skipped"] == 1 and stats["failed"] == 0
     assert texts_of(campaign).filter(status="sent").count() == len(counts) - 1
@@ -258,7 +258,7 @@ def test_pause_holds_resume_releases_and_cancel_fails_what_is_left(vegan_people,
     assert campaign.status == Campaign.Status.CANCELLED
 
 
-def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytime):
+def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytime, console):
     everyone = segment_create(name="All vegans", rules=VEGAN_RULE)
     many_vegans(400, area="512", zone="America/Chicago")
     campaign = send(
@@ -274,6 +274,11 @@ def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytim
     waiting = campaign.recipients.filter(status="waiting").count()
     assert waiting == pytest.approx(300, abs=25)
     assert texts_of(campaign).count() == 400 - waiting
+    # The test's clock starts when its texts have left, not when they were queued (quiet hours may hold them).
+    campaigns_fanout_due(now=daytime + timedelta(hours=3))
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.TESTING and campaign.winner is None
+    console.send_due()
     # B's recipients click; A's do not.
     for recipient in campaign.recipients.filter(variant__label="B")[:10]:
         code = text_template.link_code(campaign.link_secret, recipient.pk, "g")
@@ -288,7 +293,7 @@ def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytim
     assert not campaign.recipients.filter(status="waiting").exists()
     assert texts_of(campaign).count() == 400
     later = texts_of(campaign).filter(origin_id__in=campaign.recipients.filter(bucket__gte=2500).values("id"))
-    assert later.count() == 300 - 0 or later.exists()
+    assert later.count() == waiting
     assert all(body.startswith("B ") for body in later.values_list("body", flat=True))
 
 
@@ -306,9 +311,26 @@ def test_a_campaign_text_waits_while_an_agent_talks_with_them(vegan_people, vega
     from conversations.models import Conversation
 
     talking = vegan_people[3]
-    Conversation.objects.create(subscriber=talking, status="open", opened_at=daytime)
+    quiet = vegan_people[4]
+    Conversation.objects.create(subscriber=talking, status="open", opened_at=daytime, last_message_at=daytime)
+    # A conversation left open for a day holds nothing: nobody is talking any more.
+    Conversation.objects.create(
+        subscriber=quiet, status="open", opened_at=daytime, last_message_at=daytime - timedelta(days=1)
+    )
     campaign = send(make(vegans))
     console.send_due()
     text = texts_of(campaign).get(subscriber=talking)
     assert text.status == "queued" and "talking with them in the inbox" in text.hold_reason
+    assert texts_of(campaign).get(subscriber=quiet).status == "sent"
     assert texts_of(campaign).filter(status="sent").count() == len(vegan_people) - 1
+
+
+def test_a_reply_queued_during_a_blast_is_sent_before_the_blast(vegan_people, vegans, daytime):
+    from conversations.services import message_queue, outbox_claim
+
+    send(make(vegans))  # twenty marketing texts wait in the outbox
+    shopper = SubscriberFactory(last_inbound_at=daytime)
+    reply = message_queue(subscriber=shopper, body="Yes, we ship to Canada!")
+    claimed = outbox_claim(limit=1)
+    assert [m.pk for m in claimed] == [reply.pk]
+    assert [m.origin for m in outbox_claim(limit=5)] == ["campaign"] * 5

@@ -81,3 +81,12 @@ def test_a_deployment_without_https_short_links_fails_the_deploy_checks(settings
     assert [error.id for error in short_links_are_https(None)] == ["parley.E002"]
     settings.SHORT_LINK_BASE_URL = "https://acme.link"
     assert short_links_are_https(None) == []
+
+
+def test_a_real_provider_with_links_to_this_machine_fails_the_checks(settings):
+    from campaigns.checks import short_links_reach_shoppers
+
+    settings.SMS_PROVIDER, settings.SHORT_LINK_BASE_URL = "twilio", "http://127.0.0.1:8000"
+    assert [error.id for error in short_links_reach_shoppers(None)] == ["parley.W001"]
+    settings.SMS_PROVIDER = "console"
+    assert short_links_reach_shoppers(None) == []
