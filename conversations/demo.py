@@ -584,7 +584,10 @@ def demo_conversations_load() -> list[str]:
     """A few open inbox conversations, so that the inbox has something to show (only when it has none)."""
     if Conversation.objects.exists():
         return []
-    shoppers = list(Subscriber.objects.subscribed().order_by("id")[: len(DEMO_QUESTIONS)])
+    # The US demo shoppers (the shoppers abroad are kept free of chats, so campaigns reach them at once).
+    shoppers = list(
+        Subscriber.objects.subscribed().filter(phone__startswith="+1").order_by("id")[: len(DEMO_QUESTIONS)]
+    )
     now = timezone.now()
     opened = []
     for minutes_ago, (shopper, question) in enumerate(zip(shoppers, DEMO_QUESTIONS, strict=False), start=1):
@@ -606,3 +609,44 @@ def demo_conversations_load() -> list[str]:
         Conversation.objects.create(subscriber=shopper, unread=1, opened_at=at, last_message_at=at)
         opened.append(shopper.phone)
     return opened
+
+
+# Shoppers abroad, on numbers reserved for fiction (Ofcom's London drama range, ACMA's Sydney one): with them,
+# someone in the demo is inside the 09:00-20:00 marketing window at any hour, so a campaign tried at night (US
+# time) still prints texts, while the US shoppers' texts wait for their morning.
+WORLD_SHOPPERS = [
+    ("+442079460101", "Olivia", "Hughes", {"diet": ["vegan"], "size": "S"}, []),
+    ("+442079460102", "Harry", "Patel", {"diet": ["vegan"], "size": "L"}, []),
+    ("+442079460103", "Amelia", "Clarke", {"diet": ["vegetarian"], "size": "M"}, []),
+    ("+442079460104", "Noah", "Evans", {"diet": ["vegan"], "size": "M"}, ["gift"]),
+    ("+61255500101", "Charlotte", "Nguyen", {"diet": ["vegan"], "size": "M"}, []),
+    ("+61255500102", "Jack", "Wilson", {"diet": ["vegan"], "size": "XL"}, []),
+    ("+61255500103", "Mia", "Taylor", {"diet": ["gluten_free"], "size": "S"}, []),
+    ("+61255500104", "Liam", "Brown", {"diet": ["vegan"], "size": "L"}, []),
+]
+
+
+def world_shoppers_load() -> list[str]:
+    """Add the shoppers abroad that are missing (subscribed at checkout, with a consent record)."""
+    from .models import AttributeDefinition, Subscriber
+    from .services import subscriber_create
+
+    keys = set(AttributeDefinition.objects.values_list("key", flat=True))
+    added = []
+    for phone, first_name, last_name, attributes, tags in WORLD_SHOPPERS:
+        if Subscriber.objects.filter(phone=phone).exists():
+            continue
+        known = {key: value for key, value in attributes.items() if key in keys}
+        subscriber_create(
+            phone=phone,
+            first_name=first_name,
+            last_name=last_name,
+            attributes=known,
+            tags=tags,
+            subscribed=True,
+            consent_source="web",
+            consent_details={"form": "demo checkout", "disclosure": "demo data"},
+            attribute_source="import",
+        )
+        added.append(f"{first_name} ({phone})")
+    return added

@@ -213,6 +213,7 @@ DUE_WORK = [
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
+    "conversations.demo.world_shoppers_load",
     "flows.services.flow_templates_load",
     "segments.services.demo_segments_load",
     "campaigns.services.demo_campaigns_load",

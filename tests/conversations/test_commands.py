@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
+from conversations.demo import WORLD_SHOPPERS
 from conversations.models import AttributeChange, ConsentEvent, Conversation, Event, Message, Subscriber
 from conversations.services import attributes_validate
 from conversations.sms.encoding import count_segments
@@ -22,7 +23,11 @@ def run(*args, **kwargs) -> str:
 
 def test_seed_demo_makes_realistic_valid_data_and_is_idempotent():
     assert "250 subscriber(s) added" in run("seed_demo", "--subscribers", "250")
-    assert Subscriber.objects.count() == 250
+    abroad = len(WORLD_SHOPPERS)  # the shoppers in London and Sydney, whose daytime covers the US night
+    assert Subscriber.objects.count() == 250 + abroad
+    assert (
+        Subscriber.objects.filter(phone__in=[row[0] for row in WORLD_SHOPPERS], status="subscribed").count() == abroad
+    )
     statuses = dict.fromkeys(Subscriber.Status.values, 0)
     for subscriber in Subscriber.objects.all():
         statuses[subscriber.status] += 1
@@ -47,7 +52,7 @@ def test_seed_demo_makes_realistic_valid_data_and_is_idempotent():
     assert (Subscriber.objects.count(), Message.objects.count(), ConsentEvent.objects.count()) == counts
     assert Conversation.objects.count() == 3
     run("seed_demo", "--subscribers", "260")
-    assert Subscriber.objects.count() == 260
+    assert Subscriber.objects.count() == 260 + abroad
 
 
 def test_seed_demo_refuses_to_seed_beside_a_real_provider(settings):
