@@ -177,7 +177,10 @@ ACTION = {200: CampaignSerializer, 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 404
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List campaigns", responses={200: CampaignSerializer(many=True), 401: UNAUTHORIZED}),
+    list=extend_schema(
+        summary="List campaigns, newest first",
+        responses={200: CampaignSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
+    ),
     retrieve=extend_schema(summary="Get a campaign", responses={200: CampaignSerializer, 404: NOT_FOUND}),
     create=extend_schema(
         summary="Create a draft campaign",
@@ -289,7 +292,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="List a campaign's recipients",
         description="Their phone numbers too: needs *view subscriber* besides *view campaign*.",
-        responses={200: RecipientSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+        responses={200: RecipientSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
     @action(
         detail=True,
