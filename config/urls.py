@@ -21,6 +21,7 @@ urlpatterns = [
     path("flows/", include("flows.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("l/<str:code>", short_link, name="short-link"),
+    path("", include("conversations.urls_signup")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),  # JSON 404s for API clients, with DEBUG on too

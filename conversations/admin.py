@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -22,10 +23,11 @@ from .models import (
     Event,
     HelpdeskDelivery,
     Message,
+    SignupForm,
     Subscriber,
     Tag,
 )
-from .phones import default_time_zone_for_phone, normalize_phone
+from .phones import country_calling_code, default_time_zone_for_phone, normalize_phone
 from .selectors import attribute_rows_for
 
 HISTORY_ROWS = 25
@@ -597,3 +599,105 @@ class HelpdeskDeliveryAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "event", "conversation", "status", "attempts", "last_status_code", "last_error", "created_at"]
     list_filter = ["status", "event"]
+
+
+class SignupFormForm(forms.ModelForm):
+    class Meta:
+        model = SignupForm
+        fields = [
+            "name",
+            "slug",
+            "is_active",
+            "headline",
+            "offer_text",
+            "button_text",
+            "disclosure",
+            "country",
+            "ask_email",
+            "question_attribute",
+            "question_text",
+            "trigger",
+            "trigger_value",
+            "hide_days_after_close",
+            "allowed_origins",
+            "keyword",
+            "thank_you_text",
+        ]
+        widgets = {
+            "disclosure": forms.Textarea(attrs={"rows": 5}),
+            "allowed_origins": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_keyword(self):
+        keyword = self.cleaned_data["keyword"].strip().upper()
+        known = [word.strip().upper() for word in settings.SMS_SIGNUP_KEYWORDS]
+        if keyword not in known:
+            raise forms.ValidationError(
+                f"texting {keyword} would not sign anyone up: use one of {', '.join(known)} (SMS_SIGNUP_KEYWORDS)"
+            )
+        return keyword
+
+    def clean_question_attribute(self):
+        key = self.cleaned_data["question_attribute"].strip()
+        if key and not AttributeDefinition.objects.filter(key=key).exclude(options=[]).exists():
+            raise forms.ValidationError(f"no attribute with options is called {key!r}")
+        return key
+
+    def clean_allowed_origins(self):
+        lines = [line.strip().rstrip("/") for line in self.cleaned_data["allowed_origins"].splitlines() if line.strip()]
+        for line in lines:
+            scheme, _, rest = line.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise forms.ValidationError(f"{line!r} is not an origin: write https://shop.example.com, no path")
+        return "\n".join(lines)
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].upper()
+        if not country_calling_code(country):
+            raise forms.ValidationError(f"{country!r} is not a country code such as US or GB")
+        return country
+
+
+@admin.register(SignupForm)
+class SignupFormAdmin(admin.ModelAdmin):
+    """Sign-up forms, with a live preview of the pop-up beside the fields (change_form.html)."""
+
+    form = SignupFormForm
+    change_form_template = "admin/conversations/signupform/change_form.html"
+    list_display = ["name", "slug", "is_active", "trigger", "disclosure_version", "links"]
+    readonly_fields = ["disclosure_version", "embed_code"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # The preview draws the question's options as the store defined them.
+        context["question_options"] = {
+            d.key: {
+                "label": d.label,
+                "options": [{"value": o["value"], "label": o.get("label") or o["value"]} for o in d.options],
+            }
+            for d in AttributeDefinition.objects.exclude(options=[])
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.display(description="")
+    def links(self, form):
+        return format_html(
+            '<a href="{}">Hosted page</a> · <a href="{}">QR code</a> · <a href="{}">Sign-ups</a>',
+            reverse("signup:join", args=[form.slug]),
+            reverse("signup:qr", args=[form.slug]),
+            reverse("signup:stats"),
+        )
+
+    @admin.display(description="Embed code")
+    def embed_code(self, form):
+        if not form.pk:
+            return "Save the form to get its code."
+        src = f"{settings.PUBLIC_BASE_URL or ''}{reverse('signup:embed')}"
+        return format_html(
+            '<code>&lt;script src="{}" data-form="{}" async&gt;&lt;/script&gt;</code><br>'
+            'Hosted page: <a href="{}">{}</a>',
+            src,
+            form.slug,
+            reverse("signup:join", args=[form.slug]),
+            reverse("signup:join", args=[form.slug]),
+        )

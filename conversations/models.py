@@ -195,6 +195,8 @@ class ConsentEvent(models.Model):
         OPT_IN = "opt_in", "Opt-in"
         OPT_OUT = "opt_out", "Opt-out"
         HELP = "help", "Help"
+        # A web sign-up: the wording they agreed to, waiting for their Y (double opt-in, compliance.md section 2).
+        REQUESTED = "requested", "Opt-in requested (waiting for Y)"
 
     class Source(models.TextChoices):
         KEYWORD = "keyword", "SMS keyword"
@@ -520,3 +522,116 @@ class HelpdeskDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} ({self.status})"
+
+
+class SignupForm(models.Model):
+    """A sign-up form: the pop-up a store embeds, its hosted page /join/<slug>/ and its QR code.
+
+    The disclosure is what the shopper agrees to; each change of its wording is a new version, and every consent
+    record keeps the exact text and version it was given under.
+    """
+
+    class Trigger(models.TextChoices):
+        DELAY = "delay", "After some seconds"
+        EXIT = "exit", "On exit intent"
+        SCROLL = "scroll", "After scrolling part of the page"
+
+    slug = models.SlugField(max_length=50, unique=True, help_text="Names the form in the embed tag: data-form=…")
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    headline = models.CharField(max_length=120, default="Get 15 % off your first order")
+    offer_text = models.CharField(
+        max_length=300, blank=True, default="Join our texts for new arrivals, restocks and members-only offers."
+    )
+    button_text = models.CharField(max_length=40, default="Text me the code")
+    disclosure = models.TextField(
+        help_text="What the shopper agrees to by signing up: brand, recurring automated marketing texts, that "
+        "consent is not a condition of purchase, rates, STOP and HELP, terms and privacy."
+    )
+    disclosure_version = models.PositiveIntegerField(default=1, editable=False)
+    country = models.CharField(max_length=2, default="US", help_text="The country preselected for the number.")
+    ask_email = models.BooleanField(default=False, help_text="Show an optional e-mail field.")
+    question_attribute = models.CharField(
+        max_length=63, blank=True, help_text="An attribute with options to ask about, e.g. gift_recipient."
+    )
+    question_text = models.CharField(max_length=120, blank=True, help_text='e.g. "Who are you shopping for?"')
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.DELAY)
+    trigger_value = models.PositiveIntegerField(
+        default=5, help_text="Seconds for a delay, percent of the page for scrolling; unused for exit intent."
+    )
+    hide_days_after_close = models.PositiveIntegerField(default=14, help_text="Not shown again for N days.")
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="The store's sites that may embed the form, one origin per line, e.g. https://shop.example.com",
+    )
+    keyword = models.CharField(max_length=20, default="JOIN", help_text="Text-to-join keyword for the QR code.")
+    thank_you_text = models.CharField(
+        max_length=200, default="Almost there! Reply Y to the text we just sent to confirm."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        """A new wording of the disclosure is a new version: consent records name the one they were given under."""
+        if self.pk:
+            before = SignupForm.objects.filter(pk=self.pk).values_list("disclosure", flat=True).first()
+            if before is not None and before != self.disclosure:
+                self.disclosure_version += 1
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "disclosure_version"}
+        super().save(*args, **kwargs)
+
+    @property
+    def origins(self) -> list[str]:
+        return [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+
+
+class SignupAttempt(models.Model):
+    """One submission of a sign-up form, kept whatever came of it: the log the rate limits count."""
+
+    class Outcome(models.TextChoices):
+        REQUESTED = "requested", "Confirmation text sent"
+        ALREADY = "already", "Already subscribed"
+        OPTED_OUT = "opted_out", "Opted out: asked to text START"
+        INVALID = "invalid", "Refused: bad input"
+        LIMITED = "limited", "Refused: too many tries"
+        BOT = "bot", "Refused: a bot filled the hidden field"
+
+    form = models.ForeignKey(SignupForm, on_delete=models.CASCADE, related_name="attempts")
+    subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    phone = models.CharField(max_length=32, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="When they replied Y.")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["ip", "created_at"], name="signup_attempt_ip_idx"),
+            models.Index(fields=["phone", "created_at"], name="signup_attempt_phone_idx"),
+            models.Index(fields=["form", "created_at"], name="signup_attempt_form_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} on {self.form} ({self.outcome})"
+
+
+class SignupViews(models.Model):
+    """How often a form was shown on a day (counted by the pop-up's beacon)."""
+
+    form = models.ForeignKey(SignupForm, on_delete=models.CASCADE, related_name="views")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["form", "day"], name="signup_views_one_row_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.form} {self.day}: {self.views}"

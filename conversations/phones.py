@@ -138,3 +138,9 @@ def place_for_phone(phone: str) -> tuple[str, str]:
 def _nanp_states() -> dict[str, str]:
     """Area code to state/province, made from libphonenumber's geocoder by scripts/nanp_states.py."""
     return json.loads((Path(__file__).resolve().parent / "data" / "nanp_states.json").read_text())
+
+
+def country_calling_code(region: str) -> str:
+    """"+1" for US, "+44" for GB…; empty for a region libphonenumber does not know."""
+    code = phonenumbers.country_code_for_region((region or "").upper())
+    return f"+{code}" if code else ""

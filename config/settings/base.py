@@ -182,6 +182,16 @@ SMS_OPT_IN_CONFIRMATION = env(
     "{store}: You're in! Up to {per_month} autodialed marketing msgs/mo. Msg & data rates may apply. "
     "Consent not required to buy. Reply HELP for help, STOP to cancel.",
 )
+# The double opt-in request a web sign-up gets (compliance.md, section 2); their Y subscribes them.
+SMS_DOUBLE_OPT_IN_REQUEST = env(
+    "SMS_DOUBLE_OPT_IN_REQUEST",
+    "{store}: Reply Y to confirm you want recurring marketing texts from {store}. Msg & data rates may apply.",
+)
+# Web sign-ups: at most this many tries from one IP address in SIGNUP_LIMIT_MINUTES, and confirmation texts to
+# one number in an hour.
+SIGNUP_LIMIT_PER_IP = int(env("SIGNUP_LIMIT_PER_IP", "10"))
+SIGNUP_LIMIT_MINUTES = int(env("SIGNUP_LIMIT_MINUTES", "10"))
+SIGNUP_LIMIT_PER_PHONE = int(env("SIGNUP_LIMIT_PER_PHONE", "3"))
 SMS_HELP_TEXT = env(
     "SMS_HELP_TEXT",
     "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",
@@ -214,6 +224,7 @@ DUE_WORK = [
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
     "conversations.demo.world_shoppers_load",
+    "conversations.demo.signup_form_load",
     "flows.services.flow_templates_load",
     "segments.services.demo_segments_load",
     "campaigns.services.demo_campaigns_load",

@@ -6,6 +6,7 @@ inbound.py      inbound texts: stored first, keywords, then the handler chain
 events.py       events (orders, carts…), recorded once
 inbox.py        conversations with agents: open, reply, notes, assign, close; the inbound chain's inbox handlers
 helpdesk.py     signed webhook deliveries to the store's help desk, retried with backoff
+signup.py       web sign-up with double opt-in: submissions, the confirming Y, view counts
 """
 
 from .events import *  # noqa: F403
@@ -13,4 +14,5 @@ from .helpdesk import *  # noqa: F403
 from .inbound import *  # noqa: F403
 from .inbox import *  # noqa: F403
 from .messages import *  # noqa: F403
+from .signup import *  # noqa: F403
 from .subscribers import *  # noqa: F403

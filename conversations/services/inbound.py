@@ -24,6 +24,7 @@ from ..phones import default_time_zone_for_phone, normalize_phone
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
 from .messages import SendRefused, message_queue
+from .signup import signup_confirm
 from .subscribers import subscriber_opt_in, subscriber_opt_out
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,8 @@ def _answer_keyword(inbound: Inbound) -> bool:
                 at=message.created_at,
             )
             inbound.reply(compliance_text("SMS_OPT_OUT_CONFIRMATION"), purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
+        return True
+    if signup_confirm(inbound):  # Y to a web sign-up's request
         return True
     if signup or (match and match.kind == keywords.OPT_IN):
         yes = not signup and match.keyword == "YES"
