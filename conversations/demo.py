@@ -671,9 +671,7 @@ def signup_form_load() -> list[str]:
         name="Welcome pop-up",
         headline="Get 15 % off your first order",
         offer_text="Join our texts for new arrivals, restocks and members-only offers.",
-        disclosure=DEMO_DISCLOSURE.format(
-            store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH
-        ),
+        disclosure=DEMO_DISCLOSURE.format(store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH),
         question_attribute=question,
         question_text="Who are you shopping for?" if question else "",
         trigger="delay",

@@ -141,6 +141,6 @@ def _nanp_states() -> dict[str, str]:
 
 
 def country_calling_code(region: str) -> str:
-    """"+1" for US, "+44" for GB…; empty for a region libphonenumber does not know."""
+    """ "+1" for US, "+44" for GB…; empty for a region libphonenumber does not know."""
     code = phonenumbers.country_code_for_region((region or "").upper())
     return f"+{code}" if code else ""

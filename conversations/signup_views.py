@@ -123,13 +123,23 @@ def submit(request, slug: str):
         answer=str(data.get("answer", "")).strip(),
         honeypot=str(data.get("website", "")),
         page_url=str(data.get("page_url", "") or request.headers.get("Referer", "")),
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
     )
     body = {"status": result.outcome, "message": result.message}
     if result.errors:
         body["errors"] = result.errors
     return _cors(JsonResponse(body, status=result.status), request, form)
+
+
+def client_ip(request) -> str | None:
+    """The shopper's address: behind a proxy that appends it to X-Forwarded-For (SIGNUP_TRUST_X_FORWARDED_FOR), the
+    last entry, which the proxy wrote; otherwise the connection's."""
+    if settings.SIGNUP_TRUST_X_FORWARDED_FOR:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR")
 
 
 def _payload(request) -> dict:
@@ -176,7 +186,7 @@ def join(request, slug: str):
             answer=values.get("answer", "").strip(),
             honeypot=values.get("website", ""),
             page_url=request.build_absolute_uri(),
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     context = {

@@ -192,6 +192,8 @@ SMS_DOUBLE_OPT_IN_REQUEST = env(
 SIGNUP_LIMIT_PER_IP = int(env("SIGNUP_LIMIT_PER_IP", "10"))
 SIGNUP_LIMIT_MINUTES = int(env("SIGNUP_LIMIT_MINUTES", "10"))
 SIGNUP_LIMIT_PER_PHONE = int(env("SIGNUP_LIMIT_PER_PHONE", "3"))
+# Behind a load balancer that appends the client's address to X-Forwarded-For, count limits by that address.
+SIGNUP_TRUST_X_FORWARDED_FOR = env_bool("SIGNUP_TRUST_X_FORWARDED_FOR", False)
 SMS_HELP_TEXT = env(
     "SMS_HELP_TEXT",
     "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",

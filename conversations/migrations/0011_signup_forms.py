@@ -5,73 +5,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0010_message_campaign_once_and_claim_order'),
+        ("conversations", "0010_message_campaign_once_and_claim_order"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignupForm',
+            name="SignupForm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Names the form in the embed tag: data-form=…', unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('is_active', models.BooleanField(default=True)),
-                ('headline', models.CharField(default='Get 15 % off your first order', max_length=120)),
-                ('offer_text', models.CharField(blank=True, default='Join our texts for new arrivals, restocks and members-only offers.', max_length=300)),
-                ('button_text', models.CharField(default='Text me the code', max_length=40)),
-                ('disclosure', models.TextField(help_text='What the shopper agrees to by signing up: brand, recurring automated marketing texts, that consent is not a condition of purchase, rates, STOP and HELP, terms and privacy.')),
-                ('disclosure_version', models.PositiveIntegerField(default=1, editable=False)),
-                ('country', models.CharField(default='US', help_text='The country preselected for the number.', max_length=2)),
-                ('ask_email', models.BooleanField(default=False, help_text='Show an optional e-mail field.')),
-                ('question_attribute', models.CharField(blank=True, help_text='An attribute with options to ask about, e.g. gift_recipient.', max_length=63)),
-                ('question_text', models.CharField(blank=True, help_text='e.g. "Who are you shopping for?"', max_length=120)),
-                ('trigger', models.CharField(choices=[('delay', 'After some seconds'), ('exit', 'On exit intent'), ('scroll', 'After scrolling part of the page')], default='delay', max_length=8)),
-                ('trigger_value', models.PositiveIntegerField(default=5, help_text='Seconds for a delay, percent of the page for scrolling; unused for exit intent.')),
-                ('hide_days_after_close', models.PositiveIntegerField(default=14, help_text='Not shown again for N days.')),
-                ('allowed_origins', models.TextField(blank=True, help_text="The store's sites that may embed the form, one origin per line, e.g. https://shop.example.com")),
-                ('keyword', models.CharField(default='JOIN', help_text='Text-to-join keyword for the QR code.', max_length=20)),
-                ('thank_you_text', models.CharField(default='Almost there! Reply Y to the text we just sent to confirm.', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(help_text="Names the form in the embed tag: data-form=…", unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("is_active", models.BooleanField(default=True)),
+                ("headline", models.CharField(default="Get 15 % off your first order", max_length=120)),
+                (
+                    "offer_text",
+                    models.CharField(
+                        blank=True,
+                        default="Join our texts for new arrivals, restocks and members-only offers.",
+                        max_length=300,
+                    ),
+                ),
+                ("button_text", models.CharField(default="Text me the code", max_length=40)),
+                (
+                    "disclosure",
+                    models.TextField(
+                        help_text="What the shopper agrees to by signing up: brand, recurring automated marketing texts, that consent is not a condition of purchase, rates, STOP and HELP, terms and privacy."
+                    ),
+                ),
+                ("disclosure_version", models.PositiveIntegerField(default=1, editable=False)),
+                (
+                    "country",
+                    models.CharField(default="US", help_text="The country preselected for the number.", max_length=2),
+                ),
+                ("ask_email", models.BooleanField(default=False, help_text="Show an optional e-mail field.")),
+                (
+                    "question_attribute",
+                    models.CharField(
+                        blank=True,
+                        help_text="An attribute with options to ask about, e.g. gift_recipient.",
+                        max_length=63,
+                    ),
+                ),
+                (
+                    "question_text",
+                    models.CharField(blank=True, help_text='e.g. "Who are you shopping for?"', max_length=120),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("delay", "After some seconds"),
+                            ("exit", "On exit intent"),
+                            ("scroll", "After scrolling part of the page"),
+                        ],
+                        default="delay",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "trigger_value",
+                    models.PositiveIntegerField(
+                        default=5,
+                        help_text="Seconds for a delay, percent of the page for scrolling; unused for exit intent.",
+                    ),
+                ),
+                (
+                    "hide_days_after_close",
+                    models.PositiveIntegerField(default=14, help_text="Not shown again for N days."),
+                ),
+                (
+                    "allowed_origins",
+                    models.TextField(
+                        blank=True,
+                        help_text="The store's sites that may embed the form, one origin per line, e.g. https://shop.example.com",
+                    ),
+                ),
+                (
+                    "keyword",
+                    models.CharField(default="JOIN", help_text="Text-to-join keyword for the QR code.", max_length=20),
+                ),
+                (
+                    "thank_you_text",
+                    models.CharField(
+                        default="Almost there! Reply Y to the text we just sent to confirm.", max_length=200
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AlterField(
-            model_name='consentevent',
-            name='kind',
-            field=models.CharField(choices=[('opt_in', 'Opt-in'), ('opt_out', 'Opt-out'), ('help', 'Help'), ('requested', 'Opt-in requested (waiting for Y)')], max_length=16),
+            model_name="consentevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opt_in", "Opt-in"),
+                    ("opt_out", "Opt-out"),
+                    ("help", "Help"),
+                    ("requested", "Opt-in requested (waiting for Y)"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='SignupAttempt',
+            name="SignupAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('requested', 'Confirmation text sent'), ('already', 'Already subscribed'), ('opted_out', 'Opted out: asked to text START'), ('invalid', 'Refused: bad input'), ('limited', 'Refused: too many tries'), ('bot', 'Refused: a bot filled the hidden field')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('confirmed_at', models.DateTimeField(blank=True, help_text='When they replied Y.', null=True)),
-                ('subscriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='conversations.subscriber')),
-                ('form', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='conversations.signupform')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Confirmation text sent"),
+                            ("already", "Already subscribed"),
+                            ("opted_out", "Opted out: asked to text START"),
+                            ("invalid", "Refused: bad input"),
+                            ("limited", "Refused: too many tries"),
+                            ("bot", "Refused: a bot filled the hidden field"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("confirmed_at", models.DateTimeField(blank=True, help_text="When they replied Y.", null=True)),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="conversations.subscriber",
+                    ),
+                ),
+                (
+                    "form",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="conversations.signupform",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['ip', 'created_at'], name='signup_attempt_ip_idx'), models.Index(fields=['phone', 'created_at'], name='signup_attempt_phone_idx'), models.Index(fields=['form', 'created_at'], name='signup_attempt_form_idx')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["ip", "created_at"], name="signup_attempt_ip_idx"),
+                    models.Index(fields=["phone", "created_at"], name="signup_attempt_phone_idx"),
+                    models.Index(fields=["form", "created_at"], name="signup_attempt_form_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SignupViews',
+            name="SignupViews",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('views', models.PositiveIntegerField(default=0)),
-                ('form', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='views', to='conversations.signupform')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("views", models.PositiveIntegerField(default=0)),
+                (
+                    "form",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="views", to="conversations.signupform"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('form', 'day'), name='signup_views_one_row_a_day')],
+                "constraints": [models.UniqueConstraint(fields=("form", "day"), name="signup_views_one_row_a_day")],
             },
         ),
     ]

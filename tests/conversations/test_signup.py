@@ -1,0 +1,233 @@
+"""Web sign-up: the public endpoint, double opt-in by Y, protection, the hosted page, QR code and the numbers."""
+
+import gzip
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+from django.utils.html import escape
+
+from conversations.demo import signup_form_load
+from conversations.models import ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
+from conversations.services import inbound_receive
+from conversations.signup_views import text_to_join_uri
+from flows.models import FlowRun
+from flows.services import flow_templates_load
+from tests.factories import SubscriberFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+STORE = "https://shop.example.com"
+
+
+@pytest.fixture
+def form(db, settings):
+    settings.SIGNUP_LIMIT_PER_IP = 10
+    flow_templates_load()  # the welcome quiz starts on a confirmed sign-up
+    signup_form_load()
+    form = SignupForm.objects.get(slug="welcome")
+    form.allowed_origins = STORE
+    form.save()
+    return form
+
+
+def submit(client, data, *, origin=STORE, ip="203.0.113.7", slug="welcome"):
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    return client.post(
+        f"/signup/{slug}/",
+        json.dumps(data),
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+        HTTP_USER_AGENT="Mozilla/5.0 (iPhone)",
+        **headers,
+    )
+
+
+SHOPPER = {"phone": "(415) 555-0142", "consent": True, "answer": "partner", "page_url": f"{STORE}/products/balm"}
+
+
+def test_a_sign_up_is_pending_with_its_proof_and_gets_the_confirmation_request(client, form):
+    response = submit(client, SHOPPER)
+    assert response.status_code == 201
+    assert response.json() == {"status": "requested", "message": form.thank_you_text}
+    assert response["Access-Control-Allow-Origin"] == STORE
+    shopper = Subscriber.objects.get(phone="+14155550142")
+    assert shopper.status == "pending" and shopper.attributes == {"gift_recipient": "partner"}
+    request = ConsentEvent.objects.get(subscriber=shopper)
+    assert request.kind == "requested" and request.source == "web" and request.raw_text == form.disclosure
+    assert request.details["disclosure"] == form.disclosure and request.details["disclosure_version"] == 1
+    assert request.details["page_url"] == f"{STORE}/products/balm"
+    assert request.details["ip"] == "203.0.113.7" and request.details["user_agent"] == "Mozilla/5.0 (iPhone)"
+    assert request.details["checkbox"] is True
+    (text,) = Message.objects.filter(subscriber=shopper)
+    assert text.purpose == "system" and "Reply Y to confirm" in text.body and "Msg & data rates may apply" in text.body
+
+
+@pytest.mark.parametrize("reply", ["Y", "yes", "Yes!", " y "])
+def test_their_y_subscribes_them_records_consent_and_starts_the_welcome_quiz(client, form, reply):
+    submit(client, SHOPPER)
+    result = inbound_receive(from_number="+14155550142", body=reply)
+    shopper = Subscriber.objects.get(phone="+14155550142")
+    assert shopper.status == "subscribed" and shopper.consent_source == "web"
+    opt_in = ConsentEvent.objects.get(subscriber=shopper, kind="opt_in")
+    assert opt_in.raw_text == reply and opt_in.details["disclosure"] == form.disclosure
+    assert opt_in.details["page_url"] == f"{STORE}/products/balm" and opt_in.details["requested"]
+    assert "You're in!" in result.replies[0].body
+    assert FlowRun.objects.filter(subscriber=shopper, flow__name="Welcome quiz").exists()
+    assert SignupAttempt.objects.get(outcome="requested").confirmed_at is not None
+
+
+def test_a_y_after_a_week_does_not_subscribe(client, form, monkeypatch):
+    submit(client, SHOPPER)
+    later = timezone.now() + timedelta(days=8)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    inbound_receive(from_number="+14155550142", body="Y")
+    assert Subscriber.objects.get(phone="+14155550142").status == "pending"
+    assert not ConsentEvent.objects.filter(kind="opt_in").exists()
+
+
+def test_a_subscribed_number_is_not_texted_again(client, form):
+    SubscriberFactory(phone="+14155550142", status="subscribed")
+    response = submit(client, SHOPPER)
+    assert response.status_code == 200 and response.json()["status"] == "already"
+    assert not Message.objects.exists()
+
+
+def test_a_number_that_opted_out_is_told_to_text_start_and_is_not_texted(client, form):
+    shopper = SubscriberFactory(phone="+14155550142", status="subscribed")
+    inbound_receive(from_number=shopper.phone, body="STOP")
+    texts = Message.objects.count()
+    response = submit(client, SHOPPER)
+    assert response.status_code == 409
+    assert "text JOIN or START" in response.json()["message"]
+    assert Message.objects.count() == texts
+    inbound_receive(from_number=shopper.phone, body="START")  # when they ask, they are back
+    assert Subscriber.objects.get(pk=shopper.pk).status == "subscribed"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({**SHOPPER, "phone": "12"}, "phone"),
+        ({**SHOPPER, "phone": ""}, "phone"),
+        ({**SHOPPER, "consent": False}, "consent"),
+        ({**SHOPPER, "email": "not-an-address"}, "email"),
+        ({**SHOPPER, "answer": "my cat"}, "answer"),
+    ],
+)
+def test_bad_input_is_named_and_changes_nothing(client, form, data, field):
+    response = submit(client, data)
+    assert response.status_code == 400
+    assert field in response.json()["errors"] and response.json()["message"]
+    assert not Subscriber.objects.exists() and not Message.objects.exists()
+    assert SignupAttempt.objects.get().outcome == "invalid"
+
+
+def test_the_honeypot_looks_like_success_to_a_bot_and_does_nothing(client, form):
+    response = submit(client, {**SHOPPER, "website": "https://spam.example"})
+    assert response.status_code == 201
+    assert not Subscriber.objects.exists() and not Message.objects.exists()
+    assert SignupAttempt.objects.get().outcome == "bot"
+
+
+def test_twenty_quick_submissions_from_one_address_are_refused_after_the_limit(client, form):
+    statuses = [submit(client, {**SHOPPER, "phone": f"+1212555{index:04d}"}).status_code for index in range(20)]
+    assert statuses == [201] * 10 + [429] * 10
+    refused = submit(client, {**SHOPPER, "phone": "+12125550999"})
+    assert "Too many sign-ups from this connection" in refused.json()["message"]
+    assert Message.objects.count() == 10
+    assert submit(client, {**SHOPPER, "phone": "+12125550999"}, ip="198.51.100.9").status_code == 201
+
+
+def test_one_number_gets_at_most_three_requests_an_hour(client, form):
+    statuses = [submit(client, SHOPPER, ip=f"198.51.100.{index}").status_code for index in range(5)]
+    assert statuses == [201, 201, 201, 429, 429]
+    assert Message.objects.count() == 3
+
+
+def test_only_the_stores_sites_may_use_the_form(client, form):
+    refused = submit(client, SHOPPER, origin="https://evil.example")
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused
+    assert not Subscriber.objects.exists()
+    preflight = client.options("/signup/welcome/", HTTP_ORIGIN=STORE, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == STORE
+    assert client.get("/signup/welcome/config.json", HTTP_ORIGIN="https://evil.example").status_code == 403
+    config = client.get("/signup/welcome/config.json", HTTP_ORIGIN=STORE)
+    assert config.json()["question"]["options"][1] == {"value": "partner", "label": "Partner"}
+    form.is_active = False
+    form.save()
+    assert submit(client, SHOPPER).status_code == 404
+
+
+def test_a_new_wording_is_a_new_version_and_consent_keeps_the_one_agreed_to(client, form):
+    submit(client, SHOPPER)
+    form.disclosure += " Updated."
+    form.save()
+    form.refresh_from_db()
+    assert form.disclosure_version == 2
+    submit(client, {**SHOPPER, "phone": "+13125550142"})
+    versions = dict(ConsentEvent.objects.values_list("phone", "details__disclosure_version"))
+    assert versions == {"+14155550142": 1, "+13125550142": 2}
+
+
+def test_the_hosted_page_signs_up_without_javascript_and_shows_the_qr_code(client, form):
+    page = client.get("/join/welcome/")
+    assert page.status_code == 200 and escape(form.disclosure) in page.content.decode()
+    assert 'href="sms:+18885550000?body=JOIN"' in page.content.decode()
+    response = client.post("/join/welcome/", {"phone": "415 555 0143", "consent": "on", "answer": "myself"})
+    assert form.thank_you_text in response.content.decode()
+    assert ConsentEvent.objects.get(phone="+14155550143").details["page_url"].endswith("/join/welcome/")
+    bad = client.post("/join/welcome/", {"phone": "555", "consent": "on"})
+    assert bad.status_code == 400 and "not a valid phone number" in bad.content.decode()
+    svg = client.get("/join/welcome/qr.svg")
+    assert svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+    png = client.get("/join/welcome/qr.svg?format=png")
+    assert png["Content-Type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert text_to_join_uri(form) == "sms:+18885550000?body=JOIN"
+
+
+def test_texting_the_keyword_of_the_qr_code_subscribes_at_once(db, form):
+    result = inbound_receive(from_number="+14155550144", body="join")
+    shopper = Subscriber.objects.get(phone="+14155550144")
+    assert shopper.status == "subscribed" and "You're in!" in result.replies[0].body
+    assert ConsentEvent.objects.get(subscriber=shopper).source == "keyword"
+
+
+def test_the_funnel_counts_views_submissions_and_confirmations(client, form):
+    for _ in range(4):
+        assert client.post("/signup/welcome/seen", HTTP_ORIGIN=STORE).status_code == 204
+    assert SignupViews.objects.get(form=form).views == 4
+    submit(client, SHOPPER)
+    submit(client, {**SHOPPER, "phone": "+13125550142"})
+    inbound_receive(from_number="+14155550142", body="Y")
+    staff = UserFactory(username="store", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/signup/stats/").status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_signupform"))
+    page = client.get("/signup/stats/").content.decode()
+    row = page.split('data-form="welcome"')[1].split("</tr>")[0]
+    cells = [cell.split("<")[0] for cell in row.split("<td>")[1:]]
+    assert cells == ["4", "2", "1", "50.0 %", "50.0 %"]
+
+
+def test_the_pop_up_script_keeps_to_its_size_budget(client, form):
+    script = client.get("/signup/embed.js")
+    assert script["Content-Type"] == "text/javascript"
+    assert len(gzip.compress(script.content)) <= 15 * 1024
+    assert b"http://" not in script.content.replace(b"http://www.w3.org", b"")  # no other servers
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(client, form, settings):
+    settings.SIGNUP_TRUST_X_FORWARDED_FOR = True
+    for index in range(10):
+        response = client.post(
+            "/signup/welcome/",
+            json.dumps({**SHOPPER, "phone": f"+1212555{index:04d}"}),
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.1",  # the load balancer
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{index}",
+        )
+        assert response.status_code == 201
+    assert ConsentEvent.objects.filter(details__ip="198.51.100.9").exists()
