@@ -601,6 +601,9 @@ class HelpdeskDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
 
 
+RESERVED_SLUGS = {"embed", "preview", "stats"}  # /signup/<these>/ are Parley's own pages
+
+
 class SignupFormForm(forms.ModelForm):
     class Meta:
         model = SignupForm
@@ -613,6 +616,7 @@ class SignupFormForm(forms.ModelForm):
             "button_text",
             "disclosure",
             "country",
+            "other_countries",
             "ask_email",
             "question_attribute",
             "question_text",
@@ -644,12 +648,31 @@ class SignupFormForm(forms.ModelForm):
         return key
 
     def clean_allowed_origins(self):
-        lines = [line.strip().rstrip("/") for line in self.cleaned_data["allowed_origins"].splitlines() if line.strip()]
-        for line in lines:
-            scheme, _, rest = line.partition("://")
-            if scheme not in ("http", "https") or not rest or "/" in rest:
-                raise forms.ValidationError(f"{line!r} is not an origin: write https://shop.example.com, no path")
-        return "\n".join(lines)
+        """Origins as browsers send them: lower case, no default port, no path, no wildcard."""
+        origins = []
+        for line in self.cleaned_data["allowed_origins"].splitlines():
+            line = line.strip().rstrip("/").lower()
+            if not line:
+                continue
+            scheme, _, host = line.partition("://")
+            if scheme not in ("http", "https") or not host or "/" in host or "*" in host:
+                raise forms.ValidationError(f"{line!r} is not an origin: write https://shop.example.com (no path)")
+            host = host.removesuffix(":443") if scheme == "https" else host.removesuffix(":80")
+            origins.append(f"{scheme}://{host}")
+        return "\n".join(dict.fromkeys(origins))
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError(f"{slug!r} names one of Parley's own pages; choose another")
+        return slug
+
+    def clean_other_countries(self):
+        codes = self.cleaned_data["other_countries"].replace(",", " ").upper().split()
+        unknown = [code for code in codes if not country_calling_code(code)]
+        if unknown:
+            raise forms.ValidationError(f"not country codes such as CA or GB: {', '.join(unknown)}")
+        return " ".join(dict.fromkeys(codes))
 
     def clean_country(self):
         country = self.cleaned_data["country"].upper()

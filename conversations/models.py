@@ -6,7 +6,7 @@
 import re
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
@@ -550,6 +550,12 @@ class SignupForm(models.Model):
     )
     disclosure_version = models.PositiveIntegerField(default=1, editable=False)
     country = models.CharField(max_length=2, default="US", help_text="The country preselected for the number.")
+    other_countries = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Other countries whose numbers may sign up, e.g. CA GB; numbers from anywhere else are refused "
+        "(texts abroad cost more and invite SMS pumping).",
+    )
     ask_email = models.BooleanField(default=False, help_text="Show an optional e-mail field.")
     question_attribute = models.CharField(
         max_length=63, blank=True, help_text="An attribute with options to ask about, e.g. gift_recipient."
@@ -578,14 +584,24 @@ class SignupForm(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        """A new wording of the disclosure is a new version: consent records name the one they were given under."""
-        if self.pk:
-            before = SignupForm.objects.filter(pk=self.pk).values_list("disclosure", flat=True).first()
-            if before is not None and before != self.disclosure:
-                self.disclosure_version += 1
-                if kwargs.get("update_fields") is not None:
-                    kwargs["update_fields"] = {*kwargs["update_fields"], "disclosure_version"}
-        super().save(*args, **kwargs)
+        """A new wording of the disclosure is a new version: consent records name the one they were given under.
+
+        The row is locked while the old wording is read, so two people saving at once make two versions."""
+        update_fields = kwargs.get("update_fields")
+        if not self.pk or (update_fields is not None and "disclosure" not in update_fields):
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            locked = SignupForm.objects.select_for_update().filter(pk=self.pk)
+            before = locked.values("disclosure", "disclosure_version").first()
+            if before is not None and before["disclosure"] != self.disclosure:
+                self.disclosure_version = before["disclosure_version"] + 1
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "disclosure_version"}
+            super().save(*args, **kwargs)
+
+    @property
+    def countries(self) -> set[str]:
+        return {self.country.upper(), *(code.upper() for code in self.other_countries.replace(",", " ").split())}
 
     @property
     def origins(self) -> list[str]:
@@ -602,11 +618,16 @@ class SignupAttempt(models.Model):
         INVALID = "invalid", "Refused: bad input"
         LIMITED = "limited", "Refused: too many tries"
         BOT = "bot", "Refused: a bot filled the hidden field"
+        ABROAD = "abroad", "Refused: a number from a country the form does not take"
+        CHANGED = "changed", "Refused: the wording changed while the page was open"
 
     form = models.ForeignKey(SignupForm, on_delete=models.CASCADE, related_name="attempts")
     subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     phone = models.CharField(max_length=32, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    network = models.CharField(
+        max_length=64, blank=True, help_text="What the per-address limit counts: the IPv4 address or the IPv6 /64."
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True, help_text="When they replied Y.")
@@ -614,7 +635,7 @@ class SignupAttempt(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["ip", "created_at"], name="signup_attempt_ip_idx"),
+            models.Index(fields=["network", "created_at"], name="signup_attempt_ip_idx"),
             models.Index(fields=["phone", "created_at"], name="signup_attempt_phone_idx"),
             models.Index(fields=["form", "created_at"], name="signup_attempt_form_idx"),
         ]

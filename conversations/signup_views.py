@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -77,6 +78,7 @@ def form_config(form: SignupForm) -> dict:
         }
     return {
         "form": form.slug,
+        "version": form.disclosure_version,
         "headline": form.headline,
         "offer": form.offer_text,
         "button": form.button_text,
@@ -125,6 +127,8 @@ def submit(request, slug: str):
         page_url=str(data.get("page_url", "") or request.headers.get("Referer", "")),
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
+        country=str(data.get("country", "")),
+        version=_int(data.get("version")),
     )
     body = {"status": result.outcome, "message": result.message}
     if result.errors:
@@ -140,6 +144,13 @@ def client_ip(request) -> str | None:
         if forwarded:
             return forwarded[-1]
     return request.META.get("REMOTE_ADDR")
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _payload(request) -> dict:
@@ -225,6 +236,7 @@ def demo_store(request):
 # --- For staff -------------------------------------------------------------------------------------------
 
 
+@xframe_options_sameorigin  # shown in the admin's iframe; X_FRAME_OPTIONS (DENY) would blank it
 @staff_member_required
 def preview(request):
     """The pop-up alone, drawn from the admin's unsaved fields (sent by postMessage) for the live preview."""

@@ -8,6 +8,7 @@ conversation, active flow run, keyword trigger, inbox fallback), where the
 first handler that takes the text ends the chain.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -221,14 +222,20 @@ def _answer_keyword(inbound: Inbound) -> bool:
             return not yes  # START or JOIN again changes nothing; YES is an answer for a flow
         if yes and subscriber.status == Subscriber.Status.PENDING:
             return False  # YES resubscribes only someone who opted out; otherwise it is conversation
+        terms = compliance_text("SMS_OPT_IN_CONFIRMATION")  # the program's terms, as they are texted to them
         subscriber_opt_in(
             subscriber=subscriber,
             source=ConsentEvent.Source.KEYWORD,
             raw_text=message.body,
-            details={**proof, "keyword": keywords.normalize(message.body).upper()},
+            details={
+                **proof,
+                "keyword": keywords.normalize(message.body).upper(),
+                "program_terms": terms,
+                "program_terms_sha256": hashlib.sha256(terms.encode()).hexdigest(),
+            },
             at=message.created_at,
         )
-        inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)
+        inbound.reply(terms, purpose=Message.Purpose.SYSTEM)
         send_isolated(subscriber_opted_in, sender=Subscriber, subscriber=subscriber, message=message)
         return True
     if match and match.kind == keywords.HELP:

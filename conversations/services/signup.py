@@ -7,19 +7,21 @@ CTIA confirmation and starts the welcome flow. Numbers already subscribed are no
 opted out is told to text START itself, because anyone could have typed it into a form.
 """
 
+import contextlib
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ..models import AttributeChange, ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
-from ..phones import normalize_phone
+from ..phones import country_for_phone, normalize_phone
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
 from .messages import message_queue
@@ -48,54 +50,75 @@ def signup_submit(
     page_url: str = "",
     ip: str | None = None,
     user_agent: str = "",
+    country: str = "",
+    version: int | None = None,
 ) -> SignupResult:
-    """Handle one submission of `form`; every submission is logged, refused ones too."""
+    """Handle one submission of `form`; every submission is logged, refused ones too.
+
+    Whether the number was new, already subscribed or opted out, the shopper is told the same thing, so that the
+    form cannot be used to find out who subscribes; only a new or pending number is texted.
+    """
+    network = ip_network_key(ip)
 
     def attempt(outcome: str, number: str = "", subscriber: Subscriber | None = None) -> SignupAttempt:
         return SignupAttempt.objects.create(
-            form=form, phone=number or phone[:32], ip=ip, outcome=outcome, subscriber=subscriber
+            form=form, phone=number or phone[:32], ip=ip, network=network, outcome=outcome, subscriber=subscriber
         )
 
+    keyword = form.keyword or settings.SMS_SIGNUP_KEYWORDS[0].upper()
+    done = SignupResult(
+        "requested", f"{form.thank_you_text} No text from us? Text {keyword} to {settings.SMS_SENDER}.", 201
+    )
     if honeypot:  # a field people never see: a bot filled it. It is told nothing useful.
         attempt(SignupAttempt.Outcome.BOT)
-        return SignupResult("bot", form.thank_you_text, 201)
+        return done
     now = timezone.now()
-    window = timedelta(minutes=settings.SIGNUP_LIMIT_MINUTES)
-    if ip and SignupAttempt.objects.filter(ip=ip, created_at__gte=now - window).count() >= settings.SIGNUP_LIMIT_PER_IP:
+    window = now - timedelta(minutes=settings.SIGNUP_LIMIT_MINUTES)
+    if network and SignupAttempt.objects.filter(network=network, created_at__gte=window).count() >= (
+        settings.SIGNUP_LIMIT_PER_IP
+    ):
         attempt(SignupAttempt.Outcome.LIMITED)
         return SignupResult(
             "limited",
             f"Too many sign-ups from this connection. Please try again in {settings.SIGNUP_LIMIT_MINUTES} minutes.",
             429,
         )
-    errors = _check(form, phone, consent, email, answer)
+    if version is not None and version != form.disclosure_version:
+        attempt(SignupAttempt.Outcome.CHANGED)
+        return SignupResult(
+            "changed", "The terms of this form have just changed: please read them again and sign up once more.", 409
+        )
+    region = (country or form.country).upper()
+    region = region if region in form.countries else form.country
+    errors = _check(form, phone, consent, email, answer, region)
     if errors:
         attempt(SignupAttempt.Outcome.INVALID)
         return SignupResult("invalid", " ".join(m for ms in errors.values() for m in ms), 400, errors)
-    number = normalize_phone(phone, region=form.country)
-    recent = SignupAttempt.objects.filter(
-        phone=number, outcome=SignupAttempt.Outcome.REQUESTED, created_at__gte=now - timedelta(hours=1)
+    number = normalize_phone(phone, region=region)
+    if (place := country_for_phone(number)) not in form.countries:
+        attempt(SignupAttempt.Outcome.ABROAD, number)
+        return SignupResult(
+            "invalid",
+            f"This form takes numbers from {', '.join(sorted(form.countries))} only "
+            f"(this one is from {place or 'elsewhere'}).",
+            400,
+            {"phone": [f"numbers from {', '.join(sorted(form.countries))} only"]},
+        )
+    sent_today = SignupAttempt.objects.filter(
+        phone=number, outcome=SignupAttempt.Outcome.REQUESTED, created_at__gte=now - timedelta(days=1)
     )
-    if recent.count() >= settings.SIGNUP_LIMIT_PER_PHONE:
+    if sent_today.count() >= settings.SIGNUP_LIMIT_PER_PHONE:
         attempt(SignupAttempt.Outcome.LIMITED, number)
         return SignupResult(
-            "limited",
-            "We have already sent a confirmation text to this number: reply Y to it, or try again in an hour.",
-            429,
+            "limited", "We have already sent a confirmation text to this number: reply Y to it, or try tomorrow.", 429
         )
     subscriber = Subscriber.objects.filter(phone=number).first()
     if subscriber and subscriber.status == Subscriber.Status.SUBSCRIBED:
-        attempt(SignupAttempt.Outcome.ALREADY, number, subscriber)
-        return SignupResult("already", "You're already subscribed to our texts. Thank you!", 200)
-    if subscriber and subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+        attempt(SignupAttempt.Outcome.ALREADY, number, subscriber)  # not texted again
+        return done
+    if _opted_out(number):  # never texted by a form: anyone could have typed it; they text START themselves
         attempt(SignupAttempt.Outcome.OPTED_OUT, number, subscriber)
-        keyword = form.keyword or settings.SMS_SIGNUP_KEYWORDS[0]
-        return SignupResult(
-            "opted_out",
-            f"This number asked us to stop texting it, so we won't text it now. To join again, text {keyword} "
-            f"or START to {settings.SMS_SENDER}.",
-            409,
-        )
+        return done
     with transaction.atomic():
         subscriber = _pending_subscriber(subscriber, number, email, form, answer)
         signup = attempt(SignupAttempt.Outcome.REQUESTED, number, subscriber)
@@ -112,6 +135,8 @@ def signup_submit(
                 "ip": ip,
                 "user_agent": user_agent[:500],
                 "checkbox": bool(consent),
+                "email": email,
+                "answer": answer,
             },
             occurred_at=now,
         )
@@ -121,7 +146,33 @@ def signup_submit(
             purpose=Message.Purpose.SYSTEM,
             origin=Message.Origin.SYSTEM,
         )
-    return SignupResult("requested", form.thank_you_text, 201)
+    return done
+
+
+def ip_network_key(ip: str | None) -> str:
+    """What the per-address limit counts: an IPv4 address, or the /64 an IPv6 address is in (one household)."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _opted_out(phone: str) -> bool:
+    """The number's last word on consent was an opt-out, even if its subscriber was deleted since."""
+    last = (
+        ConsentEvent.objects.filter(phone=phone, kind__in=[ConsentEvent.Kind.OPT_IN, ConsentEvent.Kind.OPT_OUT])
+        .order_by("-occurred_at", "-id")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return last == ConsentEvent.Kind.OPT_OUT
 
 
 def disclosure_proof(form: SignupForm) -> dict:
@@ -133,10 +184,10 @@ def disclosure_proof(form: SignupForm) -> dict:
     }
 
 
-def _check(form: SignupForm, phone: str, consent: bool, email: str, answer: str) -> dict:
+def _check(form: SignupForm, phone: str, consent: bool, email: str, answer: str, region: str) -> dict:
     errors: dict[str, list[str]] = {}
     try:
-        normalize_phone(phone, region=form.country)
+        normalize_phone(phone, region=region)
     except ValidationError as error:
         errors["phone"] = error.messages
     if not consent:
@@ -164,17 +215,39 @@ def _answer_value(form: SignupForm, answer: str):
 
 
 def _pending_subscriber(subscriber, number, email, form, answer) -> Subscriber:
+    """A new number becomes a pending subscriber with what they entered; a pending one is left as it is (whoever
+    submitted again may not be them): their Y applies what the request they confirm holds."""
+    if subscriber is not None:
+        return subscriber
     attributes = {form.question_attribute: _answer_value(form, answer)} if answer and form.question_attribute else {}
-    if subscriber is None:
-        return subscriber_create(
-            phone=number, email=email, attributes=attributes, attribute_source=AttributeChange.Source.WEB
-        )
+    try:
+        with transaction.atomic():
+            return subscriber_create(
+                phone=number, email=email, attributes=attributes, attribute_source=AttributeChange.Source.WEB
+            )
+    except (ValidationError, IntegrityError):  # the same number submitted at the same moment: the other made it
+        existing = Subscriber.objects.filter(phone=number).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _apply_request(subscriber: Subscriber, request: ConsentEvent) -> None:
+    """On their Y: the e-mail and answer of the request they confirmed."""
+    email, answer = request.details.get("email") or "", request.details.get("answer") or ""
+    form = SignupForm.objects.filter(slug=request.details.get("form")).first()
     if email and not subscriber.email:
         subscriber.email = email
         subscriber.save(update_fields=["email", "updated_at"])
-    if attributes:
-        subscriber_attributes_set(subscriber=subscriber, changes=attributes, source=AttributeChange.Source.WEB)
-    return subscriber
+    if answer and form and form.question_attribute:
+        # The attribute's options may have changed since: the sign-up stands without the answer then.
+        with contextlib.suppress(ValidationError):
+            subscriber_attributes_set(
+                subscriber=subscriber,
+                changes={form.question_attribute: _answer_value(form, answer)},
+                source=AttributeChange.Source.WEB,
+                reference=f"signup:{form.slug}",
+            )
 
 
 def _confirmation_request() -> str:
@@ -216,6 +289,7 @@ def signup_confirm(inbound) -> bool:
         at=message.created_at,
     )
     SignupAttempt.objects.filter(pk=request.details.get("attempt")).update(confirmed_at=message.created_at)
+    _apply_request(subscriber, request)
     from .inbound import compliance_text
 
     inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)

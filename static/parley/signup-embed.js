@@ -32,7 +32,7 @@
     ":host{all:initial}",
     ".backdrop{position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;z-index:2147483000;font:16px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1a1a1a}",
     ".inline{position:static;background:none;display:block}",
-    ".dialog{background:#fff;border-radius:12px;max-width:420px;width:calc(100% - 32px);padding:24px;box-shadow:0 10px 40px rgba(0,0,0,.3);position:relative;box-sizing:border-box}",
+    ".dialog{background:#fff;border-radius:12px;max-width:420px;width:calc(100% - 32px);padding:24px;box-shadow:0 10px 40px rgba(0,0,0,.3);position:relative;box-sizing:border-box;max-height:100%;overflow-y:auto}",
     ".inline .dialog{box-shadow:none;border:1px solid #ddd;margin:0 auto}",
     "h2{font-size:1.5em;margin:0 32px 8px 0;line-height:1.2}",
     "p{margin:0 0 12px}",
@@ -111,7 +111,8 @@
 
     var before = document.activeElement;
     function hide(reason) {
-      if (reason === "closed") remember({ closedAt: Date.now() });
+      // Closing the thank-you must not turn a sign-up into a mere close: that one is never shown again.
+      if (reason === "closed" && !remembered().signedUp) remember({ closedAt: Date.now() });
       host.remove();
       document.removeEventListener("keydown", onKey, true);
       if (before && before.focus) before.focus();
@@ -173,7 +174,7 @@
     var popup = build(config);
     if (inline) script.parentNode.insertBefore(popup.host, script);
     else document.body.appendChild(popup.host);
-    if (!inline) popup.focus();
+    if (!inline && !preview) popup.focus();  // the admin's preview must not take the focus from the field being typed in
     if (!preview) {
       var url = base + "/signup/" + encodeURIComponent(slug) + "/seen";
       if (navigator.sendBeacon) navigator.sendBeacon(url);

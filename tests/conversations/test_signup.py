@@ -51,7 +51,7 @@ SHOPPER = {"phone": "(415) 555-0142", "consent": True, "answer": "partner", "pag
 def test_a_sign_up_is_pending_with_its_proof_and_gets_the_confirmation_request(client, form):
     response = submit(client, SHOPPER)
     assert response.status_code == 201
-    assert response.json() == {"status": "requested", "message": form.thank_you_text}
+    assert response.json()["status"] == "requested" and response.json()["message"].startswith(form.thank_you_text)
     assert response["Access-Control-Allow-Origin"] == STORE
     shopper = Subscriber.objects.get(phone="+14155550142")
     assert shopper.status == "pending" and shopper.attributes == {"gift_recipient": "partner"}
@@ -88,23 +88,70 @@ def test_a_y_after_a_week_does_not_subscribe(client, form, monkeypatch):
     assert not ConsentEvent.objects.filter(kind="opt_in").exists()
 
 
-def test_a_subscribed_number_is_not_texted_again(client, form):
+def test_a_subscribed_number_is_not_texted_again_and_the_answer_tells_nobody_it_is(client, form):
     SubscriberFactory(phone="+14155550142", status="subscribed")
     response = submit(client, SHOPPER)
-    assert response.status_code == 200 and response.json()["status"] == "already"
-    assert not Message.objects.exists()
+    new = submit(client, {**SHOPPER, "phone": "+13125550142"})
+    assert (response.status_code, response.json()) == (new.status_code, new.json())  # nothing to learn
+    assert not Message.objects.filter(subscriber__phone="+14155550142").exists()
+    assert SignupAttempt.objects.filter(outcome="already").count() == 1
 
 
-def test_a_number_that_opted_out_is_told_to_text_start_and_is_not_texted(client, form):
+def test_a_number_that_opted_out_is_never_texted_by_a_form_even_once_deleted(client, form):
+    from conversations.services import subscriber_delete
+
     shopper = SubscriberFactory(phone="+14155550142", status="subscribed")
     inbound_receive(from_number=shopper.phone, body="STOP")
     texts = Message.objects.count()
     response = submit(client, SHOPPER)
-    assert response.status_code == 409
-    assert "text JOIN or START" in response.json()["message"]
+    assert response.status_code == 201 and "Text JOIN to +18885550000" in response.json()["message"]
     assert Message.objects.count() == texts
+    subscriber_delete(subscriber=Subscriber.objects.get(pk=shopper.pk))
+    submit(client, SHOPPER, ip="198.51.100.2")
+    assert not Subscriber.objects.filter(phone=shopper.phone).exists()  # their consent records outlive them
+    assert list(SignupAttempt.objects.values_list("outcome", flat=True)) == ["opted_out", "opted_out"]
     inbound_receive(from_number=shopper.phone, body="START")  # when they ask, they are back
-    assert Subscriber.objects.get(pk=shopper.pk).status == "subscribed"
+    assert Subscriber.objects.get(phone=shopper.phone).status == "subscribed"
+
+
+def test_numbers_from_countries_the_form_does_not_take_are_refused(client, form):
+    for number in ["+2348031234567", "+37369123456", "+442079460123"]:
+        response = submit(client, {**SHOPPER, "phone": number})
+        assert response.status_code == 400 and "numbers from US only" in str(response.json()["errors"])
+    assert not Message.objects.exists()
+    form.other_countries = "GB"
+    form.save()
+    assert submit(client, {**SHOPPER, "phone": "+442079460123"}).status_code == 201
+    assert submit(client, {**SHOPPER, "phone": "020 7946 0124", "country": "GB"}).status_code == 201
+    assert Subscriber.objects.filter(phone="+442079460124").exists()
+
+
+def test_a_submission_under_wording_that_changed_since_is_refused(client, form):
+    response = submit(client, {**SHOPPER, "version": 1})
+    assert response.status_code == 201
+    form.disclosure += " Now with more."
+    form.save(update_fields=["disclosure"])
+    stale = submit(client, {**SHOPPER, "phone": "+13125550142", "version": 1})
+    assert stale.status_code == 409 and "changed" in stale.json()["message"]
+    assert submit(client, {**SHOPPER, "phone": "+13125550142", "version": 2}).status_code == 201
+
+
+def test_a_second_submission_for_a_pending_number_changes_nothing_until_their_y(client, form):
+    submit(client, {**SHOPPER, "email": "ana@example.com"})
+    submit(client, {**SHOPPER, "email": "someone@else.example", "answer": "child"}, ip="198.51.100.5")
+    shopper = Subscriber.objects.get(phone="+14155550142")
+    assert (shopper.email, shopper.attributes) == ("ana@example.com", {"gift_recipient": "partner"})
+    inbound_receive(from_number=shopper.phone, body="Y")  # confirms the latest request
+    shopper.refresh_from_db()
+    assert shopper.status == "subscribed" and shopper.attributes == {"gift_recipient": "child"}
+
+
+def test_ipv6_addresses_of_one_household_share_the_limit(client, form):
+    statuses = [
+        submit(client, {**SHOPPER, "phone": f"+1212555{index:04d}"}, ip=f"2001:db8:1:2::{index:x}").status_code
+        for index in range(12)
+    ]
+    assert statuses == [201] * 10 + [429] * 2
 
 
 @pytest.mark.parametrize(
@@ -231,3 +278,40 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(client, f
         )
         assert response.status_code == 201
     assert ConsentEvent.objects.filter(details__ip="198.51.100.9").exists()
+
+
+def test_the_admin_keeps_origins_as_browsers_send_them_and_refuses_what_would_never_match(form):
+    from conversations.admin import SignupFormForm
+
+    data = {
+        field: getattr(form, field)
+        for field in SignupFormForm.Meta.fields
+        if field not in ("allowed_origins", "slug", "other_countries")
+    }
+    good = SignupFormForm(
+        data={
+            **data,
+            "slug": "shop",
+            "allowed_origins": "https://Shop.Example.com:443/\nhttp://localhost:8000",
+            "other_countries": "ca, gb",
+        },
+        instance=SignupForm(),
+    )
+    assert good.is_valid(), good.errors
+    assert good.cleaned_data["allowed_origins"] == "https://shop.example.com\nhttp://localhost:8000"
+    assert good.cleaned_data["other_countries"] == "CA GB"
+    for field, value in [
+        ("allowed_origins", "https://*.example.com"),
+        ("allowed_origins", "https://shop.example.com/landing"),
+        ("slug", "preview"),
+        ("other_countries", "Canada"),
+        ("keyword", "PLEASE"),
+    ]:
+        bad = SignupFormForm(data={**data, "slug": "shop", "allowed_origins": "", "other_countries": "", field: value})
+        assert not bad.is_valid() and field in bad.errors, (field, value)
+
+
+def test_texting_join_records_the_program_terms_it_agreed_to(db, form):
+    inbound_receive(from_number="+14155550145", body="JOIN")
+    record = ConsentEvent.objects.get(phone="+14155550145", kind="opt_in")
+    assert "You're in!" in record.details["program_terms"] and len(record.details["program_terms_sha256"]) == 64
