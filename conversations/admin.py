@@ -700,6 +700,7 @@ class SignupFormAdmin(admin.ModelAdmin):
             }
             for d in AttributeDefinition.objects.exclude(options=[])
         }
+        self._site = request.build_absolute_uri("/").rstrip("/")  # for the embed code's absolute address
         return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="")
@@ -715,7 +716,7 @@ class SignupFormAdmin(admin.ModelAdmin):
     def embed_code(self, form):
         if not form.pk:
             return "Save the form to get its code."
-        src = f"{settings.PUBLIC_BASE_URL or ''}{reverse('signup:embed')}"
+        src = f"{settings.PUBLIC_BASE_URL or getattr(self, '_site', '')}{reverse('signup:embed')}"
         return format_html(
             '<code>&lt;script src="{}" data-form="{}" async&gt;&lt;/script&gt;</code><br>'
             'Hosted page: <a href="{}">{}</a>',

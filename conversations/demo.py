@@ -669,7 +669,7 @@ def signup_form_load() -> list[str]:
     SignupForm.objects.create(
         slug="welcome",
         name="Welcome pop-up",
-        headline="Get 15 % off your first order",
+        headline="Get 15% off your first order",
         offer_text="Join our texts for new arrivals, restocks and members-only offers.",
         disclosure=DEMO_DISCLOSURE.format(store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH),
         question_attribute=question,

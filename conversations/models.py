@@ -539,7 +539,7 @@ class SignupForm(models.Model):
     slug = models.SlugField(max_length=50, unique=True, help_text="Names the form in the embed tag: data-form=…")
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
-    headline = models.CharField(max_length=120, default="Get 15 % off your first order")
+    headline = models.CharField(max_length=120, default="Get 15% off your first order")
     offer_text = models.CharField(
         max_length=300, blank=True, default="Join our texts for new arrivals, restocks and members-only offers."
     )
@@ -579,6 +579,7 @@ class SignupForm(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "sign-up form"
 
     def __str__(self) -> str:
         return self.name
@@ -634,6 +635,7 @@ class SignupAttempt(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = "sign-up attempt"
         indexes = [
             models.Index(fields=["network", "created_at"], name="signup_attempt_ip_idx"),
             models.Index(fields=["phone", "created_at"], name="signup_attempt_phone_idx"),

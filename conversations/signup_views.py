@@ -1,11 +1,13 @@
 """Public sign-up: the embeddable pop-up's script, config, submissions and view beacon (CORS for the store's
 origins only), the hosted page /join/<slug>/ with its QR code, the demo store page, and the staff's numbers."""
 
+import ipaddress
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import segno
 from django.conf import settings
@@ -41,7 +43,9 @@ def _origin_allowed(request, form: SignupForm) -> bool:
     origin = request.headers.get("Origin")
     if not origin:
         return True  # not a browser's cross-site request (a server, curl): CORS does not apply
-    return origin.rstrip("/") in form.origins or origin == f"{request.scheme}://{request.get_host()}"
+    if origin.rstrip("/").lower() in form.origins:
+        return True
+    return urlsplit(origin).netloc.lower() == request.get_host().lower()  # Parley's own pages, behind any proxy
 
 
 def _cors(response, request, form: SignupForm):
@@ -84,6 +88,7 @@ def form_config(form: SignupForm) -> dict:
         "button": form.button_text,
         "disclosure": form.disclosure,
         "country": form.country,
+        "countries": sorted(form.countries, key=lambda code: (code != form.country, code)),
         "calling_code": country_calling_code(form.country),
         "ask_email": form.ask_email,
         "question": question,
@@ -138,12 +143,25 @@ def submit(request, slug: str):
 
 def client_ip(request) -> str | None:
     """The shopper's address: behind a proxy that appends it to X-Forwarded-For (SIGNUP_TRUST_X_FORWARDED_FOR), the
-    last entry, which the proxy wrote; otherwise the connection's."""
+    last entry, which the proxy wrote; otherwise the connection's. Only a well-formed address (no port) counts."""
+    candidate = request.META.get("REMOTE_ADDR", "")
     if settings.SIGNUP_TRUST_X_FORWARDED_FOR:
         forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
         if forwarded:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR")
+            candidate = forwarded[-1]
+    return _address(candidate) or _address(request.META.get("REMOTE_ADDR", ""))
+
+
+def _address(text: str) -> str | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _int(value) -> int | None:
@@ -187,6 +205,8 @@ def join(request, slug: str):
     form = _form(slug)
     result = None
     values = {}
+    if request.method == "GET":
+        services.signup_view_count(form)  # the page was shown: the funnel's first step, as for the pop-up
     if request.method == "POST":
         values = request.POST.dict()
         result = services.signup_submit(
@@ -250,7 +270,7 @@ def stats(request):
     """Sign-ups per form per day, and the funnel shown → submitted → confirmed, over the last 30 days."""
     if not request.user.has_perm("conversations.view_signupform"):
         raise PermissionDenied
-    since = timezone.localdate() - timedelta(days=STATS_DAYS - 1)
+    since = timezone.localdate(timezone=ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE)) - timedelta(days=STATS_DAYS - 1)
     views = dict(
         SignupViews.objects.filter(day__gte=since)
         .values_list("form_id")
@@ -258,7 +278,9 @@ def stats(request):
         .values_list("form_id", "total")
     )
     per_form = (
-        SignupAttempt.objects.filter(created_at__date__gte=since)
+        SignupAttempt.objects.filter(
+            created_at__gte=datetime.combine(since, time.min, tzinfo=ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE))
+        )
         .values("form_id")
         .annotate(
             submitted=Count("id", filter=Q(outcome=SignupAttempt.Outcome.REQUESTED)),
@@ -266,9 +288,10 @@ def stats(request):
         )
     )
     by_form = {row["form_id"]: row for row in per_form}
+    zone = ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE)  # days as the store counts them
     daily = (
-        SignupAttempt.objects.filter(confirmed_at__date__gte=since)
-        .annotate(day=TruncDate("confirmed_at"))
+        SignupAttempt.objects.filter(confirmed_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+        .annotate(day=TruncDate("confirmed_at", tzinfo=zone))
         .values("form_id", "day")
         .annotate(n=Count("id"))
     )

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -298,8 +299,8 @@ def signup_confirm(inbound) -> bool:
 
 
 def signup_view_count(form: SignupForm) -> None:
-    """One more showing of the form today (the pop-up's beacon)."""
-    today = timezone.localdate()
+    """One more showing of the form today, in the store's days (the pop-up's beacon, the hosted page)."""
+    today = timezone.localdate(timezone=ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE))
     updated = SignupViews.objects.filter(form=form, day=today).update(views=F("views") + 1)
     if not updated:
         with transaction.atomic():

@@ -68,15 +68,21 @@
   function build(config) {
     var host = el("div", { "data-parley-signup": slug });
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-    root.appendChild(el("style", { text: CSS }));
-    var titleId = "parley-title-" + slug;
-    var countries = COUNTRIES.slice();
-    if (!countries.some(function (c) { return c[0] === config.country; })) {
-      countries.unshift([config.country, config.calling_code]);
+    if (root.adoptedStyleSheets && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();  // not an inline <style>: works under a strict style-src too
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(el("style", { text: CSS }));
     }
+    var titleId = "parley-title-" + slug;
+    var codes = {};
+    COUNTRIES.forEach(function (c) { codes[c[0]] = c[1]; });
+    codes[config.country] = config.calling_code || codes[config.country] || "";
+    var countries = (config.countries || [config.country]).map(function (code) { return [code, codes[code] || ""]; });
     var country = el("select", { name: "country", "aria-label": "Country code" },
       countries.map(function (c) {
-        var option = el("option", { value: c[1], text: c[0] + " " + c[1] });
+        var option = el("option", { value: c[0], text: c[0] + " " + c[1] });
         if (c[0] === config.country) option.setAttribute("selected", "");
         return option;
       }));
@@ -125,7 +131,9 @@
         });
         var first = focusable[0], last = focusable[focusable.length - 1];
         var active = root.activeElement || document.activeElement;
-        if (event.shiftKey && active === first) { event.preventDefault(); last.focus(); }
+        if (!focusable.length) return;
+        if (focusable.indexOf(active) === -1) { event.preventDefault(); first.focus(); }
+        else if (event.shiftKey && active === first) { event.preventDefault(); last.focus(); }
         else if (!event.shiftKey && active === last) { event.preventDefault(); first.focus(); }
       }
     }
@@ -141,13 +149,13 @@
       if (!phone.value.trim()) { error.textContent = "Enter your mobile number."; phone.focus(); return; }
       if (!consent.checked) { error.textContent = "Tick the box to agree to receive our texts."; consent.focus(); return; }
       var number = phone.value.trim();
-      if (number.charAt(0) !== "+") number = country.value + " " + number;
       button.disabled = true;
       fetch(base + "/signup/" + encodeURIComponent(slug) + "/", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({
-          phone: number, consent: true, email: email ? email.value.trim() : "", answer: answer ? answer.value : "",
+          phone: number, country: country.value, version: config.version, consent: true,
+          email: email ? email.value.trim() : "", answer: answer ? answer.value : "",
           website: form.elements.website.value, page_url: location.href
         })
       }).then(function (response) {
@@ -199,7 +207,10 @@
       removeEventListener("scroll", onScroll);
       document.removeEventListener("mouseout", onLeave);
     }
-    if (config.trigger === "scroll") addEventListener("scroll", onScroll, { passive: true });
+    if (config.trigger === "scroll") {
+      addEventListener("scroll", onScroll, { passive: true });
+      onScroll();  // a page too short to scroll has been read through already
+    }
     else if (config.trigger === "exit") {
       document.addEventListener("mouseout", onLeave);
       if (matchMedia("(pointer: coarse)").matches) timer = setTimeout(once, 15000);  // phones have no exit intent
