@@ -70,3 +70,15 @@ def log_in_admin(page, live_server, user, password: str = "a-long-test-password"
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_selector("text=Store administration")
+
+
+def watch(page) -> list[str]:
+    """Collect the page's script errors and failed requests; a test ends by asserting there were none."""
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on(
+        "response",
+        lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
+    return problems

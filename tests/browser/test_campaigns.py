@@ -32,7 +32,7 @@ from conversations.models import Message, Subscriber
 from conversations.services import subscriber_create
 from segments.compiler import rules_queryset
 from segments.models import Segment
-from tests.browser.conftest import log_in_admin
+from tests.browser.conftest import log_in_admin, watch
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,18 +85,6 @@ def vegan(phone: str, first_name: str) -> Subscriber:
         subscribed=True,
         consent_details={"form": "checkout", "disclosure": "Text me offers", "ip": "203.0.113.7"},
     )
-
-
-def watch(page) -> list[str]:
-    """Collect the page's script errors and failed requests; the test ends by asserting there were none."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on(
-        "response",
-        lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 else None,
-    )
-    return problems
 
 
 def to_store(url: str) -> bool:

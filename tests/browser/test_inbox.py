@@ -21,6 +21,7 @@ from conversations.models import AttributeChange, CannedResponse, Conversation, 
 from conversations.services import inbound_receive
 from conversations.sms.encoding import count_segments
 from flows.models import FlowRun
+from tests.browser.conftest import watch
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,18 +69,6 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/inbox/")
     expect(page.locator(".topbar .who")).to_contain_text(username)
-
-
-def watch(page) -> list[str]:
-    """Collect the page's script errors and failed requests; a test ends by asserting there were none."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on(
-        "response",
-        lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 else None,
-    )
-    return problems
 
 
 def settled(page) -> None:
