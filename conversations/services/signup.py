@@ -29,7 +29,6 @@ from .messages import message_queue
 from .subscribers import attributes_validate, subscriber_attributes_set, subscriber_create, subscriber_opt_in
 
 CONFIRM_WITHIN = timedelta(days=7)  # a request not confirmed in a week has lapsed (compliance.md, section 2)
-CONFIRM_WORDS = {"y", "yes"}
 
 
 @dataclass
@@ -260,7 +259,7 @@ def _confirmation_request() -> str:
 def signup_confirm(inbound) -> bool:
     """A pending shopper's Y (or YES) to a sign-up request of the last 7 days subscribes them; True if it did."""
     subscriber, message = inbound.subscriber, inbound.message
-    if subscriber.status != Subscriber.Status.PENDING or keywords.normalize(message.body) not in CONFIRM_WORDS:
+    if subscriber.status != Subscriber.Status.PENDING or not keywords.is_confirmation(message.body):
         return False
     request = (
         ConsentEvent.objects.filter(

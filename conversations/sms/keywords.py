@@ -88,6 +88,15 @@ def _keyword_among_courtesy(words: list[str], keywords: frozenset[str]) -> str |
     return None
 
 
+CONFIRM_KEYWORDS = frozenset({"y", "yes"})
+
+
+def is_confirmation(text: str) -> bool:
+    """Y or YES, alone or among courtesy words ("Yes please!", "y thanks"): the answer to a double opt-in request."""
+    words = [word for word in (_EDGE_NON_WORD.sub("", word) for word in normalize(text).split()) if word]
+    return _keyword_among_courtesy(words, CONFIRM_KEYWORDS) is not None
+
+
 def is_reserved(word: str) -> bool:
     """True for words a flow may not use as an answer option, because they are compliance keywords."""
     compact = _JOINERS.sub("", normalize(word))

@@ -65,7 +65,7 @@ def test_a_sign_up_is_pending_with_its_proof_and_gets_the_confirmation_request(c
     assert text.purpose == "system" and "Reply Y to confirm" in text.body and "Msg & data rates may apply" in text.body
 
 
-@pytest.mark.parametrize("reply", ["Y", "yes", "Yes!", " y "])
+@pytest.mark.parametrize("reply", ["Y", "yes", "Yes!", " y ", "YES please", "y thanks", "Yes. Thank you"])
 def test_their_y_subscribes_them_records_consent_and_starts_the_welcome_quiz(client, form, reply):
     submit(client, SHOPPER)
     result = inbound_receive(from_number="+14155550142", body=reply)
@@ -77,6 +77,13 @@ def test_their_y_subscribes_them_records_consent_and_starts_the_welcome_quiz(cli
     assert "You're in!" in result.replies[0].body
     assert FlowRun.objects.filter(subscriber=shopper, flow__name="Welcome quiz").exists()
     assert SignupAttempt.objects.get(outcome="requested").confirmed_at is not None
+
+
+@pytest.mark.parametrize("reply", ["yeah maybe", "yes no", "why", "yes but what does it cost?"])
+def test_a_reply_that_is_not_a_plain_yes_does_not_subscribe(client, form, reply):
+    submit(client, SHOPPER)
+    inbound_receive(from_number="+14155550142", body=reply)
+    assert Subscriber.objects.get(phone="+14155550142").status == "pending"
 
 
 def test_a_y_after_a_week_does_not_subscribe(client, form, monkeypatch):
