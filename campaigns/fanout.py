@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from conversations.models import Message, Subscriber
 from conversations.services import outbox_kick
-from conversations.sms.encoding import count_segments
 
 from . import selectors, services
 from . import template as text_template
@@ -235,7 +234,7 @@ def _insert_messages(campaign: Campaign, where: str, where_params: list, variant
             secret=campaign.link_secret,
         )
         # The outbox counts each text again when it claims it; this estimate only fills the row.
-        estimate = count_segments(services.preview_text(variant.body, campaign, None, specs))
+        estimate = services.body_estimate(variant.body, campaign, specs)
         bodies.append((variant.pk, body_sql, body_params))
         segments.append((variant.pk, estimate.segments))
         encodings.append((variant.pk, estimate.encoding))

@@ -16,7 +16,6 @@ from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from conversations.models import ConsentEvent, Event, Message, Subscriber
-from conversations.sms.encoding import count_segments
 from segments.compiler import rules_queryset
 from segments.models import Segment
 from segments.rules import rules_expanded
@@ -83,7 +82,7 @@ def texts_estimate(campaign: Campaign, variants: list[Variant], audience: int) -
     counted = []
     for variant in variants:
         try:
-            counted.append((variant, count_segments(services.preview_text(variant.body, campaign, None, specs))))
+            counted.append((variant, services.body_estimate(variant.body, campaign, specs)))
         except ValidationError:  # a broken text is named by the checks
             continue
     total_weight = sum(variant.weight for variant, _ in counted) or 1

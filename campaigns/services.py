@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -39,7 +38,7 @@ EARLIEST_ZONE_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati: the first plac
 def attribute_specs() -> dict[str, dict]:
     """Attribute types and option labels, as the template module wants them."""
     return {
-        d.key: {"type": d.type, "labels": {o["value"]: o.get("label") or o["value"] for o in d.options or []}}
+        d.key: {"type": d.type, "labels": {choice["value"]: choice["label"] for choice in d.choices}}
         for d in AttributeDefinition.objects.all()
     }
 
@@ -593,9 +592,3 @@ def demo_campaigns_load() -> list[str]:
     }
     campaign_save(data=data)
     return ["campaign: New vegan lip balms (draft)"]
-
-
-def sent_counts(campaign: Campaign) -> dict:
-    """Recipients by status: for the progress line of the pages."""
-    rows = campaign.recipients.values("status").annotate(n=Count("id")).order_by()
-    return {row["status"]: row["n"] for row in rows}

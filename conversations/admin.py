@@ -696,7 +696,7 @@ class SignupFormAdmin(admin.ModelAdmin):
         context["question_options"] = {
             d.key: {
                 "label": d.label,
-                "options": [{"value": o["value"], "label": o.get("label") or o["value"]} for o in d.options],
+                "options": d.choices,
             }
             for d in AttributeDefinition.objects.exclude(options=[])
         }

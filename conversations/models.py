@@ -148,6 +148,11 @@ class AttributeDefinition(models.Model):
     def option_values(self) -> list[str]:
         return [option["value"] for option in self.options]
 
+    @property
+    def choices(self) -> list[dict]:
+        """The options as shown to people: [{"value": "M", "label": "Medium"}, …] (the value when no label)."""
+        return [{"value": option["value"], "label": option.get("label") or option["value"]} for option in self.options]
+
     def option_label(self, value) -> str:
         for option in self.options:
             if option["value"] == value:
@@ -242,10 +247,6 @@ class MessageQuerySet(models.QuerySet):
 
     def queued(self):
         return self.filter(status=Message.Status.QUEUED)
-
-    def due(self, now):
-        """Queued messages whose time has come."""
-        return self.queued().filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
 
     def claimable(self, now, *, marketing: bool):
         """Due marketing texts, or due others (replies, service texts), in the order they fell due.

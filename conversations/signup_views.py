@@ -78,7 +78,7 @@ def form_config(form: SignupForm) -> dict:
     if form.question_attribute and definition is not None and definition.options:
         question = {
             "text": form.question_text or definition.label,
-            "options": [{"value": o["value"], "label": o.get("label") or o["value"]} for o in definition.options],
+            "options": definition.choices,
         }
     return {
         "form": form.slug,
@@ -270,7 +270,9 @@ def stats(request):
     """Sign-ups per form per day, and the funnel shown → submitted → confirmed, over the last 30 days."""
     if not request.user.has_perm("conversations.view_signupform"):
         raise PermissionDenied
-    since = timezone.localdate(timezone=ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE)) - timedelta(days=STATS_DAYS - 1)
+    zone = ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE)  # days as the store counts them
+    since = timezone.localdate(timezone=zone) - timedelta(days=STATS_DAYS - 1)
+    start = datetime.combine(since, time.min, tzinfo=zone)
     views = dict(
         SignupViews.objects.filter(day__gte=since)
         .values_list("form_id")
@@ -278,9 +280,7 @@ def stats(request):
         .values_list("form_id", "total")
     )
     per_form = (
-        SignupAttempt.objects.filter(
-            created_at__gte=datetime.combine(since, time.min, tzinfo=ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE))
-        )
+        SignupAttempt.objects.filter(created_at__gte=start)
         .values("form_id")
         .annotate(
             submitted=Count("id", filter=Q(outcome=SignupAttempt.Outcome.REQUESTED)),
@@ -288,9 +288,8 @@ def stats(request):
         )
     )
     by_form = {row["form_id"]: row for row in per_form}
-    zone = ZoneInfo(settings.PARLEY_DEFAULT_TIME_ZONE)  # days as the store counts them
     daily = (
-        SignupAttempt.objects.filter(confirmed_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+        SignupAttempt.objects.filter(confirmed_at__gte=start)
         .annotate(day=TruncDate("confirmed_at", tzinfo=zone))
         .values("form_id", "day")
         .annotate(n=Count("id"))

@@ -247,11 +247,11 @@ def test_pause_holds_resume_releases_and_cancel_fails_what_is_left(vegan_people,
     campaign = send(make(vegans))
     services.campaign_pause(campaign=campaign)
     assert set(texts_of(campaign).values_list("hold_reason", flat=True)) == {"the campaign is paused"}
-    assert not Message.objects.due(daytime).filter(origin="campaign").exists()
+    assert not Message.objects.claimable(daytime, marketing=True).filter(origin="campaign").exists()
     services.campaign_resume(campaign=campaign)
     campaigns_fanout_due()
     campaign.refresh_from_db()
-    assert Message.objects.due(daytime).filter(origin="campaign").count() == len(vegan_people)
+    assert Message.objects.claimable(daytime, marketing=True).filter(origin="campaign").count() == len(vegan_people)
     services.campaign_cancel(campaign=campaign)
     assert set(texts_of(campaign).values_list("status", "error_code")) == {("failed", "cancelled")}
     campaign.refresh_from_db()
