@@ -1,6 +1,7 @@
 """Pages and webhooks of `conversations`: parse, verify, call one service, answer."""
 
 import logging
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.views.defaults import page_not_found
 from twilio.request_validator import RequestValidator
 
 from . import services
+from .sms import twilio_params
 
 log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -73,6 +75,12 @@ def _forbidden():
     return HttpResponseForbidden("Missing or invalid X-Twilio-Signature.", content_type="text/plain")
 
 
+def _not_twilios(problem: str):
+    """A signed request whose parameters are not as Twilio sends them (a re-split replay): refused, untouched."""
+    log.warning("refused a signed Twilio webhook: %s", problem)
+    return HttpResponse(f"Bad request: {problem}.", status=400, content_type="text/plain")
+
+
 @csrf_exempt
 @require_POST
 def twilio_inbound(request):
@@ -80,13 +88,18 @@ def twilio_inbound(request):
     if not twilio_signature_valid(request):
         return _forbidden()
     data = request.POST
+    problem = twilio_params.inbound_problem(
+        data, account_sid=settings.TWILIO_ACCOUNT_SID, extra=settings.TWILIO_EXTRA_WEBHOOK_PARAMETERS
+    )
+    if problem:
+        return _not_twilios(problem)
     media = [data.get(f"MediaUrl{index}", "") for index in range(_media_count(data.get("NumMedia")))]
     try:
         services.inbound_receive(
             from_number=data.get("From", ""),
             to_number=data.get("To", ""),
             body=data.get("Body", ""),
-            provider_message_id=data.get("MessageSid") or None,
+            provider_message_id=data["MessageSid"],
             media_urls=media,
         )
     except ValidationError as error:
@@ -102,12 +115,17 @@ def twilio_status(request):
     if not twilio_signature_valid(request):
         return _forbidden()
     data = request.POST
+    problem = twilio_params.status_problem(
+        data, account_sid=settings.TWILIO_ACCOUNT_SID, extra=settings.TWILIO_EXTRA_WEBHOOK_PARAMETERS
+    )
+    if problem:
+        return _not_twilios(problem)
     message_id = request.GET.get("message", "")
     services.message_status_report(
-        provider_message_id=data.get("MessageSid", ""),
+        provider_message_id=data["MessageSid"],
         provider_status=data.get("MessageStatus") or data.get("SmsStatus", ""),
         error_code=data.get("ErrorCode", ""),
-        message_id=int(message_id) if message_id.isdigit() else None,
+        message_id=int(message_id) if re.fullmatch(r"[0-9]{1,18}", message_id) else None,
     )
     return HttpResponse(status=204)
 

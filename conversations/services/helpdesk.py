@@ -3,7 +3,9 @@
 `helpdesk_notify` writes a `HelpdeskDelivery` in the caller's transaction (nothing is lost when the help desk
 is down); `helpdesk_deliver_due`, run by the worker, POSTs due deliveries and retries failures with backoff.
 The body is JSON; `X-Parley-Signature: sha256=<hex>` is the HMAC-SHA256 of the raw body under
-HELPDESK_WEBHOOK_SECRET, so the help desk can check it came from us.
+HELPDESK_WEBHOOK_SECRET, so the help desk can check it came from us. Everything a receiver acts on is inside the
+signed body, never only in a header: the event, the delivery id (to drop a repeat) and `sent_at`, the time of
+this attempt (to refuse a captured request replayed later, e.g. older than five minutes).
 """
 
 import hashlib
@@ -119,7 +121,9 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _attempt(delivery: HelpdeskDelivery, lease) -> int:
-    body = json.dumps({"delivery": delivery.pk, **delivery.payload}, separators=(",", ":")).encode()
+    sent_at = timezone.now().isoformat(timespec="seconds")
+    body = json.dumps({"delivery": delivery.pk, "sent_at": sent_at, **delivery.payload}, separators=(",", ":"))
+    body = body.encode()
     request = urllib.request.Request(
         settings.HELPDESK_WEBHOOK_URL,
         data=body,
