@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from conversations.models import Subscriber
+from conversations.params import whole_number
 from conversations.services import SendRefused
 from conversations.sms.encoding import count_summary, non_gsm7_characters
 from segments.models import Segment
@@ -80,10 +81,7 @@ def _form_data(post) -> dict:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+    return whole_number(value, minimum=-(2**31), maximum=2**31 - 1)  # a negative number is named by the checks
 
 
 def _local_datetime(text: str) -> datetime | None:

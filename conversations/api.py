@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from . import services
 from .models import AttributeDefinition, ConsentEvent, Conversation, Event, Message, Subscriber, Tag
 from .pagination import NewestFirstCursorPagination
+from .params import whole_number
 from .phones import normalize_phone
 from .serializers import (
     AttributeChangeSerializer,
@@ -232,9 +233,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return queryset
         params = self.request.query_params
         if "subscriber" in params:
-            if not params["subscriber"].isdigit():
+            subscriber_id = whole_number(params["subscriber"])
+            if subscriber_id is None:
                 raise ValidationError({"subscriber": ["subscriber must be a subscriber id (a whole number)"]})
-            queryset = queryset.filter(subscriber_id=int(params["subscriber"]))
+            queryset = queryset.filter(subscriber_id=subscriber_id)
         queryset = filter_by_choice(queryset, params, "direction", Message.Direction.values)
         return filter_by_choice(queryset, params, "status", Message.Status.values)
 

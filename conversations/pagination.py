@@ -1,5 +1,10 @@
+from base64 import b64decode
+from urllib.parse import parse_qs
+
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+
+from .params import whole_number
 
 
 class NewestFirstCursorPagination(CursorPagination):
@@ -17,19 +22,31 @@ class NewestFirstCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        size = whole_number(raw, minimum=1, maximum=self.max_page_size)
+        if size is None:
             raise ValidationError(
-                {"page_size": [f"page_size must be a whole number from 1 to {self.max_page_size} (got {raw!r})"]}
+                {"page_size": [f"page_size must be a whole number from 1 to {self.max_page_size} (got {raw[:40]!r})"]}
             )
-        return int(raw)
+        return size
 
     def decode_cursor(self, request):
+        invalid = ValidationError({"cursor": ["cursor is not valid; use the `next` or `previous` link of a page"]})
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:
-            raise ValidationError(
-                {"cursor": ["cursor is not valid; use the `next` or `previous` link of a page"]}
-            ) from None
+            raise invalid from None
+        if cursor is None:
+            return None
+        # DRF reads any text as some cursor; take only what this class's own links write: `o`, `r` and `p` (an id).
+        try:
+            fields = parse_qs(b64decode(request.query_params[self.cursor_query_param], validate=True).decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            raise invalid from None
+        if not fields or set(fields) - {"o", "r", "p"}:
+            raise invalid
+        if cursor.position is not None and whole_number(cursor.position) is None:
+            raise invalid
+        return cursor
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import segno
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
 from .models import AttributeDefinition, SignupAttempt, SignupForm, SignupViews
+from .params import whole_number
 from .phones import country_calling_code
 
 SCRIPT = Path(settings.BASE_DIR) / "static" / "parley" / "signup-embed.js"
@@ -165,10 +167,7 @@ def _address(text: str) -> str | None:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return whole_number(value, maximum=2**31 - 1)
 
 
 def _payload(request) -> dict:
@@ -257,6 +256,7 @@ def demo_store(request):
 
 
 @xframe_options_sameorigin  # shown in the admin's iframe; X_FRAME_OPTIONS (DENY) would blank it
+@csp_replace({"frame-ancestors": ["'self'"]})  # and so would the policy's frame-ancestors 'none'
 @staff_member_required
 def preview(request):
     """The pop-up alone, drawn from the admin's unsaved fields (sent by postMessage) for the live preview."""

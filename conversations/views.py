@@ -1,7 +1,6 @@
 """Pages and webhooks of `conversations`: parse, verify, call one service, answer."""
 
 import logging
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.views.defaults import page_not_found
 from twilio.request_validator import RequestValidator
 
 from . import services
+from .params import whole_number
 from .sms import twilio_params
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ def twilio_inbound(request):
             media_urls=media,
         )
     except ValidationError as error:
-        log.warning("Twilio sent a text we cannot store: %s", error.message_dict)
+        # The problems quote what was sent (the sender's number): the log names the fields and the text's id.
+        log.warning("Twilio text %s cannot be stored: bad %s", data["MessageSid"], ", ".join(error.message_dict))
         return HttpResponse(f"Bad request: {error.message_dict}", status=400, content_type="text/plain")
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
@@ -125,7 +126,7 @@ def twilio_status(request):
         provider_message_id=data["MessageSid"],
         provider_status=data.get("MessageStatus") or data.get("SmsStatus", ""),
         error_code=data.get("ErrorCode", ""),
-        message_id=int(message_id) if re.fullmatch(r"[0-9]{1,18}", message_id) else None,
+        message_id=whole_number(message_id),
     )
     return HttpResponse(status=204)
 

@@ -171,7 +171,7 @@ def _names_an_option(text: str, terms: dict[str, str], count: int) -> bool:
         size = len(term.split())
         if any(" ".join(words[i : i + size]) == term for i in range(len(words) - size + 1)):
             return True
-    return any(word.isdigit() and 1 <= int(word) <= count for word in words) or any(w in ORDINALS for w in words)
+    return any(word.isdecimal() and 1 <= int(word) <= count for word in words) or any(w in ORDINALS for w in words)
 
 
 def _answer(values: list[str], how: str, multiple: bool, order: list[str]) -> Answer | None:
@@ -306,8 +306,8 @@ def match_date(reply: str, *, today: date) -> date | None:
     for index, word in enumerate(words):
         if word in MONTHS:
             near = words[index + 1 : index + 2] + words[max(0, index - 1) : index]
-            day = next((int(w) for w in near if w.isdigit() and len(w) <= 2), None)
-            year = next((int(w) for w in words if len(w) == 4 and w.isdigit()), None)
+            day = next((int(w) for w in near if w.isdecimal() and len(w) <= 2), None)
+            year = next((int(w) for w in words if len(w) == 4 and w.isdecimal()), None)
             if day:
                 return _with_year(MONTHS[word], day, year, today)
     return None

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from conversations import services as conversations
 from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
+from conversations.params import whole_number
 from conversations.phones import default_time_zone_for_phone
 from conversations.sms.keywords import normalize
 from segments.compiler import rules_queryset
@@ -511,8 +512,9 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
                     source="flow",
                     reference=f"flow_run:{run.pk}",
                 )
-            except ValidationError as error:
-                log.warning("flow run %s could not set %s: %s", run.pk, effect.key, error.messages)
+            except ValidationError:
+                # The messages quote the refused value (the subscriber's answer): not in the log.
+                log.warning("flow run %s could not set %s: the value was refused", run.pk, effect.key)
         elif isinstance(effect, engine.AddTag):
             subscriber.tags.add(Tag.objects.get_or_create(name=effect.tag)[0])
         elif isinstance(effect, engine.RemoveTag):
@@ -575,7 +577,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     for flow_ref in then_start:
         flow = (
             Flow.objects.filter(pk=flow_ref).first()
-            if str(flow_ref).isdigit()
+            if whole_number(flow_ref) is not None
             else (Flow.objects.filter(name=flow_ref).first())
         )
         if flow is not None:
@@ -593,8 +595,11 @@ def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> Message 
             in_reply_to=in_reply_to,
             media_urls=[media_url] if media_url else (),
         )
-    except (conversations.SendRefused, ValidationError) as refused:
-        log.info("flow run %s: text not queued: %s", run.pk, refused)
+    except conversations.SendRefused as refused:  # its reason names the number ("+1… has opted out")
+        log.info("flow run %s: text not queued: %s", run.pk, refused.code)
+        return None
+    except ValidationError as invalid:  # its messages may quote the text
+        log.info("flow run %s: text not queued: bad %s", run.pk, ", ".join(getattr(invalid, "error_dict", ["text"])))
         return None
 
 

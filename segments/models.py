@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Segment(models.Model):
@@ -16,6 +17,8 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # "VIP" and "vip" are one name, also when two requests save them at once.
+        constraints = [models.UniqueConstraint(Lower("name"), name="segment_unique_name_any_case")]
 
     def __str__(self) -> str:
         return self.name

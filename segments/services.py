@@ -1,7 +1,9 @@
 """Writes: create, change and delete segments, and the demo segments."""
 
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import Segment
 from .rules import RuleContext, rules_clean, segment_references
@@ -34,7 +36,8 @@ def segment_create(*, name: str, rules, description: str = "", user=None) -> Seg
     """Create a segment after checking its name and rules; raises ValidationError naming every problem."""
     name = _check_name(name)
     cleaned = _clean_rules(rules, None)
-    return Segment.objects.create(name=name, description=description or "", rules=cleaned, created_by=user)
+    with _name_taken_at_once(name):
+        return Segment.objects.create(name=name, description=description or "", rules=cleaned, created_by=user)
 
 
 def segment_update(*, segment: Segment, name: str | None = None, description: str | None = None, rules=None) -> Segment:
@@ -45,8 +48,19 @@ def segment_update(*, segment: Segment, name: str | None = None, description: st
         segment.description = description
     if rules is not None:
         segment.rules = _clean_rules(rules, segment.pk)
-    segment.save()
+    with _name_taken_at_once(segment.name):
+        segment.save()
     return segment
+
+
+@contextmanager
+def _name_taken_at_once(name: str):
+    """The same name saved by two requests at once: the loser gets the sequential case's error, not a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ValidationError({"name": [f"there is already a segment called {name!r}"]}) from None
 
 
 def segments_using(segment: Segment) -> list[Segment]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -167,13 +167,18 @@ def subscriber_create(
     tag_names = _check_tag_names(tags)
     cleaned_attributes = attributes_validate(attributes or {})
     with transaction.atomic(savepoint=False):
-        subscriber = Subscriber.objects.create(
-            phone=phone,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            time_zone=time_zone or default_time_zone_for_phone(phone),
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the same number created at the same moment elsewhere
+                subscriber = Subscriber.objects.create(
+                    phone=phone,
+                    first_name=first_name,
+                    last_name=last_name,
+                    email=email,
+                    time_zone=time_zone or default_time_zone_for_phone(phone),
+                )
+        except IntegrityError:
+            phone_check_available(phone)  # the other one won: PhoneTaken, as if it had come first
+            raise
         _tags_replace(subscriber, tag_names)
         if cleaned_attributes:
             subscriber_attributes_set(

@@ -159,7 +159,9 @@ def test_odd_numbers_and_text_answer_400_not_500(api, subscriber, value):
     key = "note" if value == "\u0000" else "shoe_size"
     response = api.patch(detail(subscriber), {"attributes": {key: value}}, format="json")
     assert response.status_code == 400
-    assert key in response.json()["attributes"]
+    answer = response.json()
+    # A NUL is refused at the door for every endpoint, naming its place; the others by the attribute's type.
+    assert key in answer.get("attributes", {}) or answer.get("field") == f"body.attributes.{key}"
 
 
 @pytest.mark.parametrize(

@@ -158,4 +158,4 @@ def test_json_nested_too_deep_is_a_clear_400(api, db):
     body = '{"rules": ' + "[" * 5000 + "]" * 5000 + "}"
     response = api.post("/api/v1/segments/preview/", body, content_type="application/json")
     assert response.status_code == 400
-    assert "nested too deeply" in response.json()["detail"]
+    assert "nested more than" in response.json()["detail"]
