@@ -30,7 +30,8 @@ def due_work_run() -> list[tuple[str, str, Exception | None]]:
             outcomes.append((path, str(import_string(path)()), None))
         except Exception as error:  # noqa: BLE001 - one broken piece must not stop the sending of texts
             log.exception("due work %s failed", path)
-            outcomes.append((path, f"failed ({error.__class__.__name__}: {error})", error))
+            # Not the message, which may quote a number (a DETAIL line): the task's result is kept and printed.
+            outcomes.append((path, f"failed ({error.__class__.__name__}; the log has the redacted traceback)", error))
     return outcomes
 
 

@@ -1,14 +1,58 @@
 import json
+import logging
+import logging.config
+import os
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from .factories import SubscriberFactory, UserFactory
+from .factories import SubscriberFactory, UserFactory, api_key_for
 
 DATA = Path(__file__).parent / "data"
+LOG_CAPTURE = "PARLEY_LOG_CAPTURE"
+LEAKS, OURS = pytest.StashKey[list](), pytest.StashKey[bool]()
+
+
+def pytest_sessionstart(session):
+    """Capture what Parley's LOGGING emits during the run, at every level, in this process and in the workers
+    tests start (they read the file's name from the environment); scanned for personal data at the end."""
+    from django.conf import settings
+
+    from config.settings.test import logging_with_capture
+
+    session.config.stash[OURS] = not os.environ.get(LOG_CAPTURE)
+    if session.config.stash[OURS]:  # when set before the run, the settings capture there already
+        path = Path(settings.VAR_DIR) / "test-logs" / f"{os.getpid()}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        os.environ[LOG_CAPTURE] = str(path)
+        settings.LOGGING = logging_with_capture(settings.LOGGING, str(path))  # django.setup() in a test keeps it
+        logging.config.dictConfig(settings.LOGGING)
+    # Test tools, not Parley: factory_boy and Faker describe the test data they make at DEBUG.
+    for name in ("factory", "faker"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from .logscan import leaks
+
+    path = Path(os.environ.get(LOG_CAPTURE, ""))
+    session.config.stash[LEAKS] = found = leaks(path.read_text(encoding="utf-8")) if path.is_file() else []
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif session.config.stash.get(OURS, False):
+        path.unlink(missing_ok=True)  # kept only to be read when something leaked
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    found = config.stash.get(LEAKS, [])
+    if found:
+        terminalreporter.section("personal data in the logs", sep="=", red=True, bold=True)
+        terminalreporter.line(f"{len(found)} line(s) of {os.environ.get(LOG_CAPTURE)} hold personal data:")
+        for line in found[:50]:
+            terminalreporter.line(line)
 
 
 def load_data(name: str):
@@ -52,8 +96,7 @@ def api_user(db):
 @pytest.fixture
 def api(api_user):
     client = APIClient()
-    token = Token.objects.create(user=api_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(api_user)}")
     return client
 
 

@@ -1,10 +1,11 @@
 """Settings for `make test`: the same as dev, faster hashing, no real provider."""
 
+import copy
 import os
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, LOGGING, env
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
@@ -25,3 +26,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Tests call the outbox worker directly; no background task is enqueued.
 SMS_KICK_WORKER = False
+
+
+def logging_with_capture(config: dict, path: str) -> dict:
+    """`config` that also writes every record, down to DEBUG, to `path`, through the same filters and formatters.
+
+    tests/conftest.py scans that file for personal data at the end of a run; worker processes started by tests
+    find it in PARLEY_LOG_CAPTURE and write there too. The root logger goes down to DEBUG, as with LOG_LEVEL=DEBUG;
+    the loggers the configuration pins (django at INFO, the SQL log at WARNING) stay pinned, and the console
+    prints what it printed before.
+    """
+    config = copy.deepcopy(config)
+    handlers = config["handlers"]
+    for name, handler in list(handlers.items()):
+        handler.setdefault("level", config["root"].get("level", "WARNING"))
+        same = {key: value for key, value in handler.items() if key not in ("class", "stream", "level")}
+        handlers[f"{name}-capture"] = {**same, "class": "logging.FileHandler", "filename": path, "encoding": "utf-8"}
+    config["root"]["level"] = "DEBUG"
+    for logger in [config["root"], *config.get("loggers", {}).values()]:
+        logger["handlers"] = [*logger.get("handlers", []), *(f"{name}-capture" for name in logger.get("handlers", []))]
+    return config
+
+
+if env("PARLEY_LOG_CAPTURE"):
+    LOGGING = logging_with_capture(LOGGING, env("PARLEY_LOG_CAPTURE"))
