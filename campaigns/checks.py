@@ -12,8 +12,8 @@ def short_links_are_https(app_configs, **kwargs):
             Error(
                 f"SHORT_LINK_BASE_URL is {settings.SHORT_LINK_BASE_URL!r}: campaign texts would carry links that "
                 "are not https.",
-                hint="Point a short domain the store owns (e.g. https://acme.link) at Parley and set "
-                "SHORT_LINK_BASE_URL to it.",
+                hint="Set PUBLIC_BASE_URL to Parley's https address (short links use it by default), or point a "
+                "short domain the store owns (e.g. https://acme.link) at Parley and set SHORT_LINK_BASE_URL to it.",
                 id="parley.E002",
             )
         ]

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
 application = get_asgi_application()
+
+from config.startup import require_collected_static  # noqa: E402 - needs the apps loaded
+
+require_collected_static()

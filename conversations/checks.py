@@ -1,7 +1,7 @@
 """System checks for settings that would fail quietly at run time."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
 
 
 @register()
@@ -13,6 +13,21 @@ def helpdesk_webhook_is_signed(app_configs, **kwargs):
                 "our deliveries from forged ones.",
                 hint="Set HELPDESK_WEBHOOK_SECRET to a long random string and give the same one to the help desk.",
                 id="parley.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def public_base_url_is_https(app_configs, **kwargs):
+    """Twilio's webhooks and status callbacks, the embed code and (by default) the short links use this address."""
+    if not settings.PUBLIC_BASE_URL.lower().startswith("https://"):
+        return [
+            Error(
+                f"PUBLIC_BASE_URL is {settings.PUBLIC_BASE_URL!r}: in production it must be Parley's public https "
+                "address.",
+                hint="Set PUBLIC_BASE_URL to the https address Parley is reached at, e.g. https://parley.example.com.",
+                id="parley.E003",
             )
         ]
     return []

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "csp",
     "conversations",
     "flows",
     "segments",
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header: CONTENT_SECURITY_POLICY below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,6 +130,31 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "admin:login"
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
+# Every page Parley serves may run, style and load only what comes from Parley itself: no inline <script> or
+# <style>, no style="" or onclick="" attributes, no eval (htmx's is switched off), nothing from other sites.
+# The same policy in dev, test and prod. A store adds sources with CSP_<DIRECTIVE> variables (comma-separated),
+# e.g. an analytics script on the hosted sign-up page: CSP_SCRIPT_SRC=https://plausible.io and
+# CSP_CONNECT_SRC=https://plausible.io. Views that need another policy say so with django-csp's decorators
+# (the sign-up preview may be framed by Parley's own admin).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+for _directive in ("script-src", "style-src", "img-src", "connect-src", "font-src", "frame-src"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += env_list("CSP_" + _directive.upper().replace("-", "_"))
 
 # --- The store ------------------------------------------------------------------
 # One Parley installation serves one store (brand). Phone numbers typed without a

@@ -1,3 +1,9 @@
+// The results page: ask before a form marked data-confirm is sent (Cancel), since no inline onsubmit may.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
 // The compose page: show as many text boxes as variants chosen, and the A/B settings only for two or more.
 document.addEventListener("change", (event) => {
   const select = event.target.closest("[data-variant-count]");

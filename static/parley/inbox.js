@@ -38,5 +38,11 @@
     thread = draft = null;
   });
 
+  // A canned response picked from the list fills the reply box (the server draws it with the text).
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-canned]");
+    if (select && select.value) htmx.ajax("GET", select.value, { target: "#reply-box", swap: "outerHTML" });
+  });
+
   toNewest(); // deferred: runs once the page is parsed
 })();

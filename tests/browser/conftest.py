@@ -1,6 +1,7 @@
 """Real pages in Debian's Chromium, driven by Playwright (never a downloaded browser)."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,42 @@ CHROMIUM_ARGS = [
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
 # tests make between page actions are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Every page runs under Parley's Content-Security-Policy (config/settings/base.py). Whatever it refuses (an inline
+# script, style or event handler, an eval, a request elsewhere, a frame) fails the test that loaded the page: each
+# browser context reports the page's `securitypolicyviolation` events and Chromium's "Refused to …" messages here.
+CSP_VIOLATIONS: list[str] = []
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} refused ${event.blockedURI || "?"} `
+    + `at ${event.sourceFile || document.location.href}:${event.lineNumber}:${event.columnNumber}`);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith(("CSP violation:", "Refused to")) or "Content Security Policy" in text
+
+
+def guard_csp(context):
+    """Record the CSP violations of every page of a browser context (frames too)."""
+    context.add_init_script(script=CSP_LISTENER)
+    context.on(
+        "console",
+        lambda msg: (
+            CSP_VIOLATIONS.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
+            if is_csp_violation(msg.text)
+            else None
+        ),
+    )
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, "Content-Security-Policy violations:\n" + "\n".join(CSP_VIOLATIONS)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -37,6 +74,8 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        new_context = browser.new_context
+        browser.new_context = lambda **options: guard_csp(new_context(**options))  # tests' own contexts too
         yield browser
         browser.close()
 
@@ -72,8 +111,21 @@ def log_in_admin(page, live_server, user, password: str = "a-long-test-password"
     page.wait_for_selector("text=Store administration")
 
 
+def wait_for_js(page, predicate: str, arg=None, timeout: float = 10.0):
+    """page.wait_for_function under the CSP: Playwright's evals its predicate inside the page, which a policy without
+    'unsafe-eval' refuses; page.evaluate is not subject to the page's policy, so poll with that."""
+    deadline = time.monotonic() + timeout
+    while not (result := page.evaluate(predicate, arg)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {predicate} ({arg!r})")
+        page.wait_for_timeout(50)
+    return result
+
+
 def watch(page) -> list[str]:
-    """Collect the page's script errors and failed requests; a test ends by asserting there were none."""
+    """Collect the page's script errors and failed requests; a test ends by asserting there were none.
+
+    (CSP violations fail every browser test without it: see guard_csp.)"""
     problems = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)

@@ -57,7 +57,7 @@ PLACES = [
     ("Pacific/Auckland", "+64 9 300 12{:02d}"),
     ("Asia/Tokyo", "+81 3 1234 56{:02d}"),
     ("Asia/Kolkata", "+91 22 2345 67{:02d}"),
-    ("Europe/London", "+44 20 7946 01{:02d}"),
+    ("Europe/London", "+44 20 7946 09{:02d}"),  # not the demo's world shoppers (+44 20 7946 01xx)
     ("America/Sao_Paulo", "+55 11 98765 43{:02d}"),
     ("America/Mexico_City", "+52 55 1234 56{:02d}"),
 ]

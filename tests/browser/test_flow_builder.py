@@ -21,7 +21,7 @@ from rest_framework.authtoken.models import Token
 from conversations.models import Subscriber
 from conversations.services import attribute_definitions_ensure_defaults
 from flows.models import Flow, FlowRun
-from tests.browser.conftest import log_in_admin
+from tests.browser.conftest import log_in_admin, wait_for_js
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,7 +86,7 @@ def swap(page, action, *targets: str) -> None:
     before = {target: settled(page, target) for target in targets}
     action()
     for target, count in before.items():
-        page.wait_for_function("([id, count]) => ((window.parleySettled || {})[id] || 0) > count", arg=[target, count])
+        wait_for_js(page, "([id, count]) => ((window.parleySettled || {})[id] || 0) > count", [target, count])
 
 
 def change(page, action) -> None:
@@ -182,7 +182,7 @@ def test_build_a_quiz_from_scratch_try_it_publish_it_and_text_it(page, live_serv
     expect(page.locator("#flow-list tbody td")).to_have_text(["Size quiz", "Draft", "Keyword (QUIZ)", "0", "0", "–"])
     page.click("#flow-list a:text-is('Size quiz')")
     page.wait_for_url(f"**/flows/{flow.pk}/")
-    page.wait_for_function("(window.parleySettled || {}).simulator > 0")
+    wait_for_js(page, "(window.parleySettled || {}).simulator > 0")
     expect(page.locator(".cards .card")).to_have_count(1)
     expect(page.locator("#check-summary")).to_have_text("0 errors, 0 warnings")
 
@@ -307,7 +307,7 @@ def test_add_a_hair_question_to_the_welcome_quiz_while_earlier_runs_finish_on_th
     expect(row).to_have_text(["Welcome quiz", "Active", "Opt-in (welcome)", "2", "0", "0 %"])
     page.click("#flow-list a:text-is('Welcome quiz')")
     page.wait_for_url(f"**/flows/{quiz.pk}/")
-    page.wait_for_function("(window.parleySettled || {}).simulator > 0")
+    wait_for_js(page, "(window.parleySettled || {}).simulator > 0")
 
     # The diagram: a box per node with the runs that passed it (two asked their size, one their skin type).
     diagram = page.locator("#flow-diagram")
@@ -347,7 +347,7 @@ def test_add_a_hair_question_to_the_welcome_quiz_while_earlier_runs_finish_on_th
     # Fixed from the diagram: its box opens the card; no reply in a day goes on to the diet question.
     diagram.locator(f".box[data-node={hair}]").click()
     page.wait_for_url(f"**/flows/{quiz.pk}/?editing={hair}#card-{hair}")
-    page.wait_for_function("(window.parleySettled || {}).simulator > 0")
+    wait_for_js(page, "(window.parleySettled || {}).simulator > 0")
     card = page.locator(f"#card-{hair}")
     expect(card.locator("form.card-form")).to_be_visible()
     card.locator("[name='f-no_reply.after_minutes']").fill("1440")

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from segments.compiler import rules_queryset
 from segments.models import Segment
-from tests.browser.conftest import log_in_admin
+from tests.browser.conftest import log_in_admin, wait_for_js
 from tests.factories import EventFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +45,7 @@ def edit(page, action) -> None:
     with page.expect_response(lambda r: r.url.endswith("/refresh/") and r.request.method == "POST") as response:
         action()
     assert response.value.status == 200, response.value.text()
-    page.wait_for_function("before => (window.parleySwaps || 0) > before", arg=before)
+    wait_for_js(page, "before => (window.parleySwaps || 0) > before", before)
 
 
 def focused(page) -> str:
@@ -185,9 +185,7 @@ def test_typing_is_kept_while_the_count_refreshes(page, live_server, staff):
         page.keyboard.type("9")
     page.keyboard.type("0")
     assert swaps(page) == before  # the 0 was typed while the refresh for 9 was on its way
-    page.wait_for_function(
-        """() => document.querySelector("input[name=rules_json]").value.includes('"within_days": 90')"""
-    )
+    wait_for_js(page, """() => document.querySelector("input[name=rules_json]").value.includes('"within_days": 90')""")
     expect(page.locator("#r-0__within_days")).to_have_value("90")
     assert focused(page) == "r-0__within_days"
     page.unroute("**/refresh/")

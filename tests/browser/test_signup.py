@@ -53,6 +53,7 @@ class StoreSite(LocalServer):
 
     def __init__(self, parley_url: str):
         html = STORE_HTML.format(parley=parley_url).encode()
+        policy = f"default-src 'self'; script-src 'self' {parley_url}; connect-src {parley_url}; style-src 'self'"
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -61,6 +62,8 @@ class StoreSite(LocalServer):
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
+                # A strict policy of the store's own, letting in only Parley's address: the pop-up needs no more.
+                self.send_header("Content-Security-Policy", policy)
                 self.send_header("Content-Length", str(len(html)))
                 self.end_headers()
                 self.wfile.write(html)
