@@ -20,8 +20,8 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
+from conversations import services
 from conversations.models import Subscriber
 from flows.models import Flow, FlowRun
 from flows.services import flow_publish, run_start
@@ -42,7 +42,7 @@ def run(seconds: float = 8.0) -> list[dict]:
     user, _ = get_user_model().objects.get_or_create(
         username="bench", defaults={"is_superuser": True, "is_staff": True}
     )
-    token, _ = Token.objects.get_or_create(user=user)
+    _, key = services.api_token_create(user=user, name="benchmark")
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -72,7 +72,7 @@ def run(seconds: float = 8.0) -> list[dict]:
                 "provider_message_id": f"bench-{run_id}-{number}",
             }
 
-        auth = {"Authorization": f"Token {token.key}"}
+        auth = {"Authorization": f"Token {key}"}
         measure = {
             "baseline": lambda s: hammer("127.0.0.1", port, "/bench/bare-insert/", inbound_body, {}, s),
             "pipeline": lambda s: hammer("127.0.0.1", port, "/api/v1/messages/inbound/", inbound_body, auth, s),

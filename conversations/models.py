@@ -3,12 +3,14 @@
 `conversations` is Parley's base app: it imports nothing from the other apps.
 """
 
+import hashlib
 import re
 
 from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .phones import place_for_phone
 
@@ -659,3 +661,52 @@ class SignupViews(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form} {self.day}: {self.views}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A key an API client sends as `Authorization: Token <key>`: only the key's SHA-256 is kept, never the key.
+
+    A user may hold several (one per integration), which is how keys rotate: make a new one, move the client to it,
+    revoke the old one.
+    """
+
+    PREFIX_LENGTH = 12
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="The token acts as this user, with exactly their permissions.",
+    )
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. “Shopify sync” or “help desk”.")
+    prefix = models.CharField(
+        max_length=PREFIX_LENGTH, editable=False, help_text="The key's first characters, to tell tokens apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="To the minute: requests do not each write it."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        """SHA-256 is enough for random keys of 160 bits or more: there is nothing to guess from a dictionary."""
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -71,7 +71,7 @@ def main() -> int:
     manage(env, "migrate", "--no-input")
     manage(env, "seed_demo", "--subscribers", "20")
     manage(env, "ensure_admin")
-    token = manage(env, "drf_create_token", "admin").split()[2]
+    token = manage(env, "create_api_token", "admin", "--name", "api contract").strip()
 
     port = free_port()
     server_log = workdir / "server.log"

@@ -3,6 +3,7 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 
+from conversations import services
 from conversations.models import Event, Message, Subscriber
 
 
@@ -47,3 +48,8 @@ class EventFactory(factory.django.DjangoModelFactory):
     type = "order_placed"
     properties = factory.Dict({"total": 42.5})
     occurred_at = factory.Faker("date_time_this_year", tzinfo=datetime.UTC)
+
+
+def api_key_for(user, name: str = "tests") -> str:
+    """The key of a new API token for `user`: what a client sends as `Authorization: Token <key>`."""
+    return services.api_token_create(user=user, name=name)[1]

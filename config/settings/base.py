@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -277,7 +276,8 @@ CAMPAIGN_FANOUT_CHUNK = int(env("CAMPAIGN_FANOUT_CHUNK", "50000"))
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`, checked against hashed API tokens (conversations.ApiToken)
+        "conversations.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["conversations.permissions.ModelPermissions"],
@@ -308,16 +308,7 @@ SPECTACULAR_SETTINGS = {
         "MessagePurposeEnum": "conversations.models.Message.Purpose",
         "SendPurposeEnum": ["marketing", "conversational"],
     },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": 'Token-based authentication with the prefix "Token ".',
-            }
-        }
-    },
+    # The tokenAuth security scheme is described by conversations.authentication.ApiTokenScheme.
 }
 
 # --- Background work (django-q2) -----------------------------------------------------

@@ -7,8 +7,10 @@ events.py       events (orders, carts…), recorded once
 inbox.py        conversations with agents: open, reply, notes, assign, close; the inbound chain's inbox handlers
 helpdesk.py     signed webhook deliveries to the store's help desk, retried with backoff
 signup.py       web sign-up with double opt-in: submissions, the confirming Y, view counts
+api_tokens.py   API tokens: made with a key shown once, stored hashed, revoked
 """
 
+from .api_tokens import *  # noqa: F403
 from .events import *  # noqa: F403
 from .helpdesk import *  # noqa: F403
 from .inbound import *  # noqa: F403

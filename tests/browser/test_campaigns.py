@@ -24,7 +24,6 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from campaigns.fanout import campaigns_fanout_due
 from campaigns.models import Attribution, Campaign, Click, Recipient
@@ -33,7 +32,7 @@ from conversations.services import subscriber_create
 from segments.compiler import rules_queryset
 from segments.models import Segment
 from tests.browser.conftest import log_in_admin, watch
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +122,7 @@ def token_for(transactional_db):
     def make(username: str, *codenames: str) -> dict:
         user = UserFactory(username=username)
         user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-        return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+        return {"Authorization": f"Token {api_key_for(user)}"}
 
     return make
 

@@ -16,13 +16,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from conversations.models import Subscriber
 from conversations.services import attribute_definitions_ensure_defaults
 from flows.models import Flow, FlowRun
 from tests.browser.conftest import log_in_admin, wait_for_js
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +46,7 @@ def inbound(browser, live_server, transactional_db):
     """Text the store as a shopper would, through the inbound API of the running server (a gateway's token)."""
     gateway = UserFactory(username="sms-gateway")
     gateway.user_permissions.set(Permission.objects.filter(codename="add_message"))
-    token = Token.objects.create(user=gateway)
+    key = api_key_for(gateway)
     context = browser.new_context()  # no staff session: the token alone
     texted = []
 
@@ -56,7 +55,7 @@ def inbound(browser, live_server, transactional_db):
         response = context.request.post(
             f"{live_server.url}/api/v1/messages/inbound/",
             data={"from": phone, "to": STORE_NUMBER, "body": body, "provider_message_id": f"SM{len(texted):06d}"},
-            headers={"Authorization": f"Token {token.key}"},
+            headers={"Authorization": f"Token {key}"},
         )
         assert response.status == 201, response.text()
         return [reply["body"] for reply in response.json()["replies"]]

@@ -15,14 +15,13 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from conversations.models import AttributeChange, CannedResponse, Conversation, ConversationNote, Message, Subscriber
 from conversations.services import inbound_receive
 from conversations.sms.encoding import count_segments
 from flows.models import FlowRun
 from tests.browser.conftest import watch
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,7 +117,7 @@ def test_agent_answers_a_question_from_a_shopper_in_a_flow(page, live_server, de
     gateway.user_permissions.set(Permission.objects.filter(codename="add_message"))
     response = page.request.post(
         f"{live_server.url}/api/v1/messages/inbound/",
-        headers={"Authorization": f"Token {Token.objects.create(user=gateway).key}"},
+        headers={"Authorization": f"Token {api_key_for(gateway)}"},
         data={"from": shopper.phone, "to": STORE_NUMBER, "body": QUESTION, "provider_message_id": "SM-canada"},
     )
     assert response.status == 201, response.text()

@@ -19,12 +19,11 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from conversations.models import ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
 from flows.models import FlowRun
 from tests.browser.conftest import log_in_admin
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 from tests.fakes.server import LocalServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -106,7 +105,7 @@ def gateway(transactional_db):
     """The SMS gateway's API token: it may only post inbound texts."""
     user = UserFactory(username="sms-gateway")
     user.user_permissions.set(Permission.objects.filter(codename="add_message"))
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_key_for(user)}"}
 
 
 def watch(page, allowed_origins: list[str]) -> dict:

@@ -2,13 +2,12 @@
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.fanout import campaigns_fanout_due
 from campaigns.models import Campaign
 from conversations.models import Message
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 STATS_KEYS = {"recipients", "sent", "delivered", "failed", "clicks", "replies", "opt_outs", "orders", "revenue"}
 
@@ -122,7 +121,7 @@ def test_sending_needs_the_send_permission(draft, vegans):
         Permission.objects.filter(codename__in=["view_campaign", "add_campaign", "change_campaign"])
     )
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     assert client.get(f"/api/v1/campaigns/{draft['id']}/").status_code == 200
     for action in ["send", "pause", "resume", "cancel", "test"]:
         response = client.post(f"/api/v1/campaigns/{draft['id']}/{action}/", {}, format="json")

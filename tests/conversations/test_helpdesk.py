@@ -12,14 +12,13 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations import services
 from conversations.models import Conversation, HelpdeskDelivery, Message, Subscriber
 from conversations.services.helpdesk import RETRY_DELAYS
 from flows.services import flow_templates_load, runs_process_due
-from tests.factories import SubscriberFactory, UserFactory
+from tests.factories import SubscriberFactory, UserFactory, api_key_for
 from tests.fakes.helpdesk import GARBAGE, FakeHelpdesk
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +268,7 @@ def desk_user(db):
 @pytest.fixture
 def desk(desk_user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=desk_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(desk_user)}")
     return client
 
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations import services
@@ -24,7 +23,7 @@ from conversations.models import (
 from flows.models import Flow, FlowRun
 from flows.services import flow_templates_load
 from tests.conversations.test_inbox import NIGHT_CANDIDATES, a_zone_where_it_is_night
-from tests.factories import MessageFactory, SubscriberFactory, UserFactory
+from tests.factories import MessageFactory, SubscriberFactory, UserFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
 PHONE = "+14155550100"
@@ -116,9 +115,9 @@ def test_anonymous_visitors_are_sent_to_the_inbox_login(client, talk, name, meth
 def test_an_api_token_is_no_login_for_the_pages(client, talk, name, method, path, data, allowed):
     user = UserFactory(username="helpdesk")
     user.user_permissions.set(Permission.objects.filter(codename__in=["view_conversation", "add_message"]))
-    token = Token.objects.create(user=user)
+    key = api_key_for(user)
     before = state_of(talk)
-    response = call(client, talk, method, path, data, HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = call(client, talk, method, path, data, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 302 and response["Location"].startswith("/inbox/login/")
     assert state_of(talk) == before
 
@@ -225,7 +224,7 @@ def client_for(who: str, agent) -> APIClient:
         codenames = [name for name in ("view_conversation", "add_message") if name.replace("_", " ") in who]
         user = UserFactory(username="helpdesk")
         user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 

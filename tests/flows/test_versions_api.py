@@ -2,12 +2,11 @@
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from flows.models import Flow, FlowRun
 from flows.services import flow_templates_load, run_start
-from tests.factories import SubscriberFactory, UserFactory
+from tests.factories import SubscriberFactory, UserFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +82,7 @@ def test_importing_and_publishing_need_the_permission_to_change_flows(db):
     user = UserFactory()
     user.user_permissions.set(Permission.objects.filter(codename="view_flow"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     gift = Flow.objects.get(name="Gift finder")
     assert client.get(f"/api/v1/flows/{gift.pk}/export/").status_code == 200
     assert client.post(f"/api/v1/flows/{gift.pk}/publish/").status_code == 403

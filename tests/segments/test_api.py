@@ -5,11 +5,10 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from segments.models import Segment
-from tests.factories import EventFactory, SubscriberFactory, UserFactory
+from tests.factories import EventFactory, SubscriberFactory, UserFactory, api_key_for
 
 VEGAN_BUYERS = {
     "all": [
@@ -118,7 +117,7 @@ def _client_with(*codenames):
     user = UserFactory()
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 
