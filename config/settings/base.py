@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header: CONTENT_SECURITY_POLICY below
+    # NUL, lone surrogates and absurdly nested JSON answer 400 here, before any view or the database sees them.
+    "conversations.middleware.RefuseUnreadableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,6 +175,9 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", "https://api.twilio.com")
 TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "10"))
+# Signed webhooks must hold only parameters Twilio documents (conversations/sms/twilio_params.py); should Twilio
+# add one, name it here (comma-separated) until Parley knows it. An unknown parameter is refused with a 400.
+TWILIO_EXTRA_WEBHOOK_PARAMETERS = env_list("TWILIO_EXTRA_WEBHOOK_PARAMETERS", "")
 # The public URL Twilio calls (scheme and host, no trailing slash), for webhook signatures behind a proxy.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
