@@ -231,6 +231,28 @@ def test_no_api_operation_answers_a_server_error(fuzzer):
     assert fuzzer.failures == [], f"{len(fuzzer.failures)} server errors:\n" + "\n".join(fuzzer.failures[:60])
 
 
+def test_json_carried_in_form_fields_and_files_answers_no_server_error(fuzzer):
+    """Pages that take a JSON document in a form field or an uploaded file decode it themselves."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    flow = {"name": "Fuzz", "trigger": {"type": "keyword", "keywords": ["FUZZ"]}, "nodes": []}
+    documents = [
+        json.dumps({**flow, "name": "a\x00b"}),
+        json.dumps({**flow, "nodes": [{"id": "\ud800", "type": "send", "text": "\x00"}]}),
+        json.dumps({"\x00": 1}),
+        "[" * 5000 + "]" * 5000,
+        '{"name": NaN}',
+    ]
+    for document in documents:
+        fuzzer.send("staff", "POST", "/flows/import/", data=form({"document": document}), content_type=FORM)
+        upload = SimpleUploadedFile("flow.json", document.encode("utf-8", "surrogatepass"))
+        fuzzer.send("staff", "POST", "/flows/import/", data={"file": upload})
+        for path in ("/segments/new/", "/segments/new/refresh/"):
+            fields = {"name": "Fuzz", "rules_json": document}
+            fuzzer.send("staff", "POST", path, data=form(fields), content_type=FORM)
+    assert fuzzer.failures == [], f"{len(fuzzer.failures)} server errors:\n" + "\n".join(fuzzer.failures[:60])
+
+
 def signed(params: dict, path: str) -> dict:
     decoded = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in params.items()}
     signature = RequestValidator(TOKEN).compute_signature(f"http://testserver{path}", decoded)
