@@ -6,4 +6,10 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Subscribers and messages"
 
     def ready(self):
+        from django_q.signals import post_spawn
+
         from . import checks  # noqa: F401 - registers the system checks
+        from .services.messages import outbox_kick_if_claimed
+
+        # A worker process that replaces a killed one wakes a sender for the texts the dead one had claimed.
+        post_spawn.connect(outbox_kick_if_claimed, dispatch_uid="conversations.outbox_kick_if_claimed")

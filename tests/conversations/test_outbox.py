@@ -217,8 +217,8 @@ def test_a_dead_workers_lease_returns_unsent_texts_and_fails_handed_over_ones(sh
     handed = message_queue(subscriber=shopper, body="two")
     outbox_claim(limit=10)
     Message.objects.filter(pk=handed.pk).update(attempted_at=daytime)
-    assert outbox_reclaim_expired(now=daytime + timedelta(minutes=1)) == 0  # the lease still runs
-    assert outbox_reclaim_expired(now=daytime + timedelta(minutes=5)) == 2
+    assert outbox_reclaim_expired(now=daytime + timedelta(seconds=1)) == 0  # the lease still runs
+    assert outbox_reclaim_expired(now=daytime + timedelta(seconds=30)) == 2  # a few seconds, not minutes
     untouched.refresh_from_db()
     handed.refresh_from_db()
     assert untouched.status == "queued"

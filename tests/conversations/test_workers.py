@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -31,26 +32,47 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(fake: FakeTwilio, mps: float, seconds: float = 30) -> subprocess.Popen:
+class Worker(subprocess.Popen):
+    """A `send_outbox` process writing to files, not pipes: a worker never blocks on a full pipe (Twilio's SDK
+    logs every request) while the test waits for another one."""
+
+    def finish(self, timeout: float) -> tuple[str, str]:
+        """Wait for it to end; what it printed, and what it logged."""
+        self.wait(timeout=timeout)
+        outputs = []
+        for file in self.files:
+            file.seek(0)
+            outputs.append(file.read())
+            file.close()
+        return outputs[0], outputs[1]
+
+
+def start_worker(
+    fake: FakeTwilio, mps: float, seconds: float = 30, *, database: str | None = None, **env: str
+) -> Worker:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database or database_url(),
         "SMS_PROVIDER": "twilio",
         "TWILIO_ACCOUNT_SID": fake.account_sid,
         "TWILIO_AUTH_TOKEN": "secret",
         "TWILIO_API_BASE_URL": fake.url,
         "SMS_SENDER_MPS": str(mps),
         "SMS_KICK_WORKER": "false",
+        **env,
     }
-    return subprocess.Popen(
+    files = (tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+"))  # noqa: SIM115 - closed by finish()
+    worker = Worker(
         [sys.executable, "manage.py", "send_outbox", "--seconds", str(seconds), "--idle-exit"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=files[0],
+        stderr=files[1],
         text=True,
     )
+    worker.files = files
+    return worker
 
 
 def queue_texts(count: int) -> list[Message]:
@@ -65,7 +87,7 @@ def test_two_workers_together_never_exceed_the_sender_rate():
     with FakeTwilio() as fake:
         workers = [start_worker(fake, mps) for _ in range(2)]
         for worker in workers:
-            _, errors = worker.communicate(timeout=60)
+            _, errors = worker.finish(timeout=60)
             assert worker.returncode == 0, errors
         bodies = [form["Body"] for form in fake.sent]
         busiest = fake.busiest_second()
