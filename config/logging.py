@@ -5,6 +5,7 @@ ends up in a line: exception messages in tracebacks (a database's DETAIL line, a
 what someone typed), request lines with query strings (runserver's access log), libraries' debug output.
 In the message and in the traceback it replaces
 - phone numbers: +14155550100 (also URL-encoded, %2B…), 0044 20 7946 0018, (415) 555-0100, 415.555.0100,
+  1-415-555-0100, 1 (415) 555-0100,
   4155550100, 020 7946 0018, 06 12 34 56 78;
 - e-mail addresses (also URL-encoded, ana%40example.com);
 - every value of a URL's query string: /inbox/?q=…&phone=…;
@@ -22,7 +23,7 @@ import re
 PHONE = re.compile(
     r"""(?<![\w+.-])(?:
         (?:\+|%2[bB]|00)\ ?\d[\d\ ().-]{5,20}\d     # international: +14155550100, +44 20 7946 0018, 0033 6…
-      | \(?\d{3}\)?[\ .-]?\d{3}[\ .-]\d{4}          # North American: (415) 555-0100, 415-555-0100, 415.555.0100
+      | (?:1[\ .-]?)?\(?\d{3}\)?[\ .-]?\d{3}[\ .-]\d{4}  # North American: (415) 555-0100, 1-415-555-0100, 415.555.0100
       | 0\d{1,4}(?:[\ -]?\d{2,4}){2,4}              # national with a trunk 0: 020 7946 0018, 06 12 34 56 78
       | \d{10,15}                                   # bare digits: 4155550100, 14155550100
     )(?!\w)""",

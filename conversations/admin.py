@@ -804,8 +804,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
-        # A leaked key, pasted whole, finds its token by hash (a prefix is at most 12 characters).
-        if len(search_term.strip()) > ApiToken.PREFIX_LENGTH:
+        # A leaked key, pasted whole, finds its token by hash; anything else is searched as names are.
+        if services.looks_like_key(search_term.strip()):
             return queryset.filter(key_hash=ApiToken.hash_key(search_term.strip())), False
         return super().get_search_results(request, queryset, search_term)
 
@@ -817,7 +817,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """A new token through the service (which makes the key); a change only renames."""
         if change:
-            obj.save(update_fields=["name"])
+            services.api_token_rename(token=obj, name=obj.name)
             return
         token, key = services.api_token_create(user=obj.user, name=obj.name, created_by=request.user)
         request.api_token_key = key

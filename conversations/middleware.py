@@ -9,6 +9,7 @@ header, and answers 400 naming the first place that holds such a value. Nothing 
 
 import json
 import logging
+import re
 
 from django.db import DataError
 from django.http import HttpResponse, JsonResponse
@@ -34,6 +35,8 @@ def text_problem(value: str) -> str | None:
     """Why `value` cannot be stored as text, or None when it can."""
     if "\x00" in value:
         return "contains a NUL character (\\u0000), which cannot be stored"
+    if value.isascii():
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -48,49 +51,67 @@ def check_text(value: str, where: str) -> None:
 
 
 def check_json(document, where: str = "body") -> None:
-    """Walk a decoded JSON document without recursion: every key and string must be storable, depth bounded."""
-    stack = [(document, where, 1)]
-    while stack:
-        value, path, depth = stack.pop()
+    """Walk a decoded JSON document without recursion: every key and string must be storable, depth bounded.
+
+    A place's name (`body.items[2].name`) is spelled out only for the value that has a problem.
+    """
+    if isinstance(document, str):
+        check_text(document, where)
+    stack = [(document, 1, (where,))] if isinstance(document, dict | list) else []
+    while stack:  # containers only: strings are checked where they stand, empty containers never pushed
+        container, depth, trail = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise UnreadableInput(path, f"is nested more than {MAX_JSON_DEPTH} levels deep")
-        if isinstance(value, str):
-            check_text(value, path)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                check_text(key, f"{path} (a key)")
-                stack.append((item, f"{path}.{key}", depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+            raise UnreadableInput(_spell(trail), f"is nested more than {MAX_JSON_DEPTH} levels deep")
+        is_object = isinstance(container, dict)
+        for key, item in container.items() if is_object else enumerate(container):
+            if is_object and text_problem(key):
+                check_text(key, _spell(trail) + " (a key)")
+            if isinstance(item, str):
+                if text_problem(item):
+                    check_text(item, _spell((trail, f".{key}" if is_object else f"[{key}]")))
+            elif item and isinstance(item, dict | list):
+                stack.append((item, depth + 1, (trail, f".{key}" if is_object else f"[{key}]")))
+
+
+def _spell(trail: tuple) -> str:
+    parts = []
+    while len(trail) == 2:
+        trail, part = trail
+        parts.append(part)
+    return trail[0] + "".join(reversed(parts))
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+# The only ways a JSON text can hold a NUL or a lone surrogate once decoded (raw control characters and encoded
+# surrogates are not valid JSON): a \u0000 escape, or a \uD800-\uDFFF escape (pairs too, which are fine).
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text opens more than `limit` arrays or objects at once (counted outside strings).
 
-    Checked before decoding, since Python's decoder itself recurses and a deep enough document exhausts it.
+    Checked before decoding, since Python's decoder itself recurses and a deep enough document exhausts it. The
+    brackets outside strings are peeled one level a round (every innermost `[]` at once), in C, so that a
+    large body costs little: what is left after `limit` rounds is nested deeper.
     """
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", raw).translate(_BRACKETS, _NOT_BRACKETS)
+    for _ in range(limit):
+        peeled = brackets.replace(b"[]", b"")
+        if peeled == brackets:  # nothing closed is left: what remains are brackets never closed, all nested
+            return brackets.count(b"[") > limit
+        brackets = peeled
+    return b"[]" in brackets
 
 
 def _is_json(request) -> bool:
     return request.content_type == "application/json" or request.content_type.endswith("+json")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def check_request(request) -> None:
@@ -105,22 +126,26 @@ def check_request(request) -> None:
     check_text(request.headers.get("Authorization", ""), "the Authorization header")
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if _is_json(request):
-        raw = request.body
-        if not raw.strip():
-            return
-        if json_depth_exceeds(raw):
-            raise UnreadableInput("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")
-        try:
-            document = json.loads(raw)
-        except (ValueError, RecursionError):
-            return  # not JSON at all: the view's own parser names the error
-        check_json(document)
-    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for name, values in request.POST.lists():
-            check_text(name, "a form field's name")
-            for value in values:
-                check_text(value, f"form field {name!r}")
+    if request.content_type in FORM_TYPES:
+        if request.method == "POST":
+            for name, values in request.POST.lists():
+                check_text(name, "a form field's name")
+                for value in values:
+                    check_text(value, f"form field {name!r}")
+        return
+    raw = request.body
+    # Some endpoints read a JSON body whatever its declared type (a beacon sends text/plain): so does this check.
+    if not (_is_json(request) or raw.lstrip()[:1] in (b"{", b"[")):
+        return
+    if json_depth_exceeds(raw):
+        raise UnreadableInput("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    if b"\x00" not in raw and not _RISKY_ESCAPE.search(raw):
+        return  # nothing in it can decode to a NUL or a lone surrogate
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return  # not JSON at all: the view's own parser names the error
+    check_json(document)
 
 
 class RefuseUnreadableInputMiddleware:
@@ -151,7 +176,7 @@ class RefuseUnreadableInputMiddleware:
 
 
 def bad_input_response(request, message: str, where: str):
-    """A 400 in the form the caller reads: JSON for the API and JSON requests, plain text for people."""
-    if request.path.startswith("/api/") or _is_json(request):
+    """A 400 in the form the caller reads: JSON for the API and JSON bodies, plain text for people."""
+    if request.path.startswith("/api/") or _is_json(request) or where.startswith("body"):
         return JsonResponse({"detail": message, "field": where}, status=400)
     return HttpResponse(f"Bad request: {message}", status=400, content_type="text/plain; charset=utf-8")

@@ -174,7 +174,7 @@ def _payload(request) -> dict:
     if request.content_type == "application/json" or request.body[:1] == b"{":
         try:
             data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
     return request.POST.dict()

@@ -76,8 +76,12 @@ def _forbidden():
 
 
 def _not_twilios(problem: str):
-    """A signed request whose parameters are not as Twilio sends them (a re-split replay): refused, untouched."""
-    log.warning("refused a signed Twilio webhook: %s", problem)
+    """A signed request whose parameters are not as Twilio sends them (a re-split replay): refused, untouched.
+
+    An error, not a warning: the signature was right, so this is a replay attack or a parameter Twilio has added
+    since (TWILIO_EXTRA_WEBHOOK_PARAMETERS), and Twilio does not retry a 400.
+    """
+    log.error("refused a signed Twilio webhook: %s", problem)
     return HttpResponse(f"Bad request: {problem}.", status=400, content_type="text/plain")
 
 

@@ -60,6 +60,8 @@ def _name_taken_at_once(name: str):
         with transaction.atomic():
             yield
     except IntegrityError:
+        if not Segment.objects.filter(name__iexact=name).exists():
+            raise  # another constraint: not the name
         raise ValidationError({"name": [f"there is already a segment called {name!r}"]}) from None
 
 

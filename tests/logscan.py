@@ -16,7 +16,8 @@ SENTINEL_BODY = "marigold kumquat sentinel"
 LEAKS = {
     "phone number": re.compile(r"(?:\+|%2[bB])\d{8,15}"),
     "fictional number": re.compile(r"555[ .-]?01\d\d(?!\d)"),  # 555-0100, (415) 555-0123, 4155550199
-    "e-mail address": re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
+    # Broader than the filter's own patterns, so that the scan finds what the filter misses.
+    "e-mail address": re.compile(r"[^\s@]+(?:@|%40)[^\s@]+\.[A-Za-z]{2,}"),
     "message body": re.compile(re.escape(SENTINEL_BODY), re.IGNORECASE),
 }
 

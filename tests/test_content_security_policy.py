@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core.management import call_command
 
+from conversations.models import SignupForm
 from flows.models import Flow
 from tests.factories import UserFactory
 
@@ -48,6 +49,7 @@ def owner(client, db):
 
 def pages() -> dict[str, str]:
     quiz = Flow.objects.get(name="Welcome quiz")
+    form = SignupForm.objects.get(slug="welcome")
     return {
         "admin index": "/admin/",
         "inbox": "/inbox/",
@@ -55,7 +57,7 @@ def pages() -> dict[str, str]:
         "flow results": f"/flows/{quiz.pk}/results/",
         "segment builder": "/segments/new/",
         "campaign compose": "/campaigns/new/",
-        "sign-up form in the admin": "/admin/conversations/signupform/1/change/",
+        "sign-up form in the admin": f"/admin/conversations/signupform/{form.pk}/change/",
         "sign-ups per day": "/signup/stats/",
         "hosted sign-up page": "/join/welcome/",
         "demo store": "/demo/store/",

@@ -292,6 +292,8 @@ def test_no_public_endpoint_answers_a_server_error(fuzzer):
         b"[]",
         b'"text"',
         b"\xff\xfe",
+        b'{"a": ' + DEEP_JSON + b"}",  # an object first: read as JSON whatever the declared type
+        b'{"phone": "\\ud800", "email": "\\u0000"}',
         json.dumps({"a" * 10: [[[[]]]] * 10}).encode(),
     ):
         fuzzer.send("anonymous", "POST", "/signup/welcome/", data=body, content_type="application/json")

@@ -1,6 +1,7 @@
 """API tokens: a random key shown once when made, stored only as its SHA-256, revoked when no longer needed."""
 
 import datetime
+import re
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -64,4 +65,23 @@ def api_token_mark_used(*, token: ApiToken) -> None:
     token.last_used_at = now
 
 
-__all__ = ["api_token_create", "api_token_grant_check", "api_token_mark_used", "api_token_revoke"]
+def api_token_rename(*, token: ApiToken, name: str) -> ApiToken:
+    """Give a token another name (what it is for); its key, user and dates stay."""
+    token.name = name
+    token.save(update_fields=["name"])
+    return token
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` is a whole key as Parley makes them (prl_ and 48 hex digits) or DRF made them (40 hex)."""
+    return bool(re.fullmatch(rf"{KEY_START}[0-9a-f]{{48}}|[0-9a-f]{{40}}", text))
+
+
+__all__ = [
+    "api_token_create",
+    "api_token_grant_check",
+    "api_token_mark_used",
+    "api_token_rename",
+    "api_token_revoke",
+    "looks_like_key",
+]

@@ -706,10 +706,13 @@ def _stamp(message: Message, now: datetime) -> bool:
 
 
 def _unstamp(message: Message) -> None:
-    """It did not go after all: still claimed, no longer stamped."""
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
+    """It did not go after all: still claimed, no longer stamped (or, if another worker marked it lost meanwhile,
+    back to the queue: it provably never left)."""
+    kept = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
         attempted_at=None, attempts=message.attempts, claimed_until=timezone.now() + LEASE
     )
+    if not kept:
+        _put_back(message)
 
 
 def _put_back(message: Message) -> None:

@@ -18,10 +18,10 @@ import re
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
 SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
-# A phone number (E.164 or national digits), a short code, or an alphanumeric sender without digits-only tricks.
-ADDRESS = re.compile(r"\+?[0-9]{3,15}|[A-Za-z][A-Za-z ]{0,10}")
+# A phone number (E.164 or national digits), a short code, or an alphanumeric sender ID (at most 11 characters).
+ADDRESS = re.compile(r"\+?[0-9]{3,15}|(?=[A-Za-z0-9 ]{1,11}\Z)[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*")
 SMALL_NUMBER = re.compile(r"[0-9]{1,2}")
-PLACE = re.compile(r"[A-Za-z .'\-]{0,40}")  # city, state and country names: never digits or '+'
+PLACE = re.compile(r"(?:[^\W\d_]|[ .'\-]){0,60}")  # city, state and country names, any script: never digits or '+'
 ZIP = re.compile(r"[A-Za-z0-9 \-]{0,10}")
 WORD = re.compile(r"[A-Za-z_\-]{0,30}")
 API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -201,6 +201,10 @@ def test_a_pasted_key_finds_its_token_in_the_admin(superuser_client, reader):
     token, key = services.api_token_create(user=reader, name="leaked")
     services.api_token_create(user=reader, name="other")
     assert list(superuser_client.get(CHANGELIST, {"q": key}).context["cl"].result_list) == [token]
+    # A long name is searched as a name, not taken for a key.
+    named, _ = services.api_token_create(user=reader, name="Nightly warehouse export")
+    found = superuser_client.get(CHANGELIST, {"q": "warehouse export"}).context["cl"].result_list
+    assert list(found) == [named]
 
 
 # --- The command ------------------------------------------------------------------------------------------

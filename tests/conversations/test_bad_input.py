@@ -86,3 +86,20 @@ def test_cursors_not_written_by_parley_are_refused(api, cursor):
 def test_an_id_past_any_integer_column_is_not_found_or_refused(api):
     assert api.get("/api/v1/subscribers/" + "9" * 30 + "/").status_code == 404
     assert api.get("/api/v1/messages/", {"subscriber": "9" * 25}).status_code == 400
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream"])
+def test_a_json_body_sent_under_another_type_is_checked_as_json(client, content_type):
+    body = json.dumps({"phone": "+14155550161", "consent": True, "email": "a\x00@example.com"})
+    response = client.post("/signup/welcome/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["field"] == "body.email"
+    deep = '{"phone": "+14155550161", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert client.post("/signup/welcome/", deep, content_type=content_type).status_code == 400
+
+
+def test_emoji_escaped_as_surrogate_pairs_are_fine(api):
+    body = '{"phone": "+14155550162", "first_name": "Ana \\ud83d\\ude00"}'
+    response = api.post("/api/v1/subscribers/", body, content_type="application/json")
+    assert response.status_code == 201
+    assert Subscriber.objects.get().first_name == "Ana \U0001f600"

@@ -360,3 +360,11 @@ def test_odd_message_ids_in_a_status_url_are_ignored(client, sent_message, messa
     assert report(client, "delivered", path=f"{STATUS}?message={quote(message)}").status_code == 204
     sent_message.refresh_from_db()
     assert sent_message.status == "delivered"
+
+
+def test_real_values_in_other_scripts_and_alphanumeric_senders_are_accepted(client, sent_message):
+    params = inbound_params(FromCity="MONTRÉAL", FromState="QC", FromCountry="CA", FromZip="H2X 1Y4")
+    assert signed_post(client, INBOUND, params).status_code == 200
+    assert report(client, "delivered", From="Acme24").status_code == 204
+    sent_message.refresh_from_db()
+    assert sent_message.status == "delivered"
