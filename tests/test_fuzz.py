@@ -152,7 +152,7 @@ class Fuzzer:
 
 
 @pytest.fixture
-def fuzzer(settings):
+def fuzzer(settings, request, capsys):
     settings.TWILIO_AUTH_TOKEN = TOKEN
     settings.PUBLIC_BASE_URL = ""
     settings.SIGNUP_LIMIT_PER_IP = 10**6  # the limits would answer 429 before the code under test runs
@@ -162,7 +162,10 @@ def fuzzer(settings):
     staff, anonymous = Client(raise_request_exception=False), Client(raise_request_exception=False)
     staff.force_login(admin)
     # The API takes the session too (the test client is exempt from CSRF, as an API token would be).
-    return Fuzzer({"staff": staff, "api": staff, "anonymous": anonymous})
+    fuzzer = Fuzzer({"staff": staff, "api": staff, "anonymous": anonymous})
+    yield fuzzer
+    with capsys.disabled():  # the figure CI prints: requests sent, and how many answered 5xx
+        print(f"\n{request.node.name}: {fuzzer.requests} requests, {len(fuzzer.failures)} server errors")
 
 
 def test_no_url_answers_a_server_error_for_any_value_class(fuzzer):
