@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
 
+from .middleware import UnreadableInput, check_json
 from .models import AttributeChange, AttributeDefinition, Conversation, Message, Subscriber
 
 
@@ -204,26 +205,15 @@ class SendRefusedSerializer(serializers.Serializer):
     code = StrictCharField(help_text="opted_out, no_consent, …")
 
 
-def _check_json_text(value, where: str = "") -> None:
-    """Refuse text PostgreSQL cannot store in JSON: NUL characters and unpaired surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
-            raise serializers.ValidationError(f"{where or 'a value'} holds a NUL character or a broken character")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_json_text(key, "a key")
-            _check_json_text(item, f"the value of {key!r}" if isinstance(key, str) else "")
-    elif isinstance(value, list):
-        for item in value:
-            _check_json_text(item, where)
-
-
 class JSONTextField(serializers.DictField):
     """A JSON object whose text PostgreSQL can store."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        _check_json_text(value)
+        try:  # the middleware's check, for a value that did not come in through it
+            check_json(value, self.field_name)
+        except UnreadableInput as error:
+            raise serializers.ValidationError(str(error)) from None
         return value
 
 
