@@ -17,11 +17,11 @@ urlpatterns = [
     path("api/v1/", include("segments.urls_api")),
     path("api/v1/", include("campaigns.urls_api")),
     path("segments/", include("segments.urls")),
-    path("inbox/", include("conversations.urls_inbox")),
+    path("inbox/", include("conversations.inbox.urls")),
     path("flows/", include("flows.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("l/<str:code>", short_link, name="short-link"),
-    path("", include("conversations.urls_signup")),
+    path("", include("conversations.signup.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The page and its start-up script apart (?script), and no inline style: it works under the CSP.
     path(

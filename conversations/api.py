@@ -16,6 +16,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import services
+from .inbox import services as inbox_services
 from .models import AttributeDefinition, ConsentEvent, Conversation, Event, Message, Subscriber, Tag
 from .pagination import NewestFirstCursorPagination
 from .params import whole_number
@@ -395,7 +396,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data = ConversationReplySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            message = services.conversation_reply(
+            message = inbox_services.conversation_reply(
                 conversation=conversation, body=data.validated_data["body"], user=request.user
             )
         except services.SendRefused as refused:

@@ -25,7 +25,6 @@ from .models import (
     AttributeChange,
     AttributeDefinition,
     ConsentEvent,
-    Conversation,
     Event,
     Message,
     Subscriber,
@@ -573,44 +572,6 @@ def _chunks(rows: list, size: int) -> Iterator[list]:
         yield rows[start : start + size]
 
 
-DEMO_QUESTIONS = [
-    "Do you have the linen shirt in blue?",
-    "When will my order ship? It's been 4 days",
-    "Can I return a gift without the receipt?",
-]
-
-
-def demo_conversations_load() -> list[str]:
-    """A few open inbox conversations, so that the inbox has something to show (only when it has none)."""
-    if Conversation.objects.exists():
-        return []
-    # The US demo shoppers (the shoppers abroad are kept free of chats, so campaigns reach them at once).
-    shoppers = list(
-        Subscriber.objects.subscribed().filter(phone__startswith="+1").order_by("id")[: len(DEMO_QUESTIONS)]
-    )
-    now = timezone.now()
-    opened = []
-    for minutes_ago, (shopper, question) in enumerate(zip(shoppers, DEMO_QUESTIONS, strict=False), start=1):
-        at = now - timedelta(minutes=minutes_ago * 7)
-        counted = count_segments(question)
-        message = Message.objects.create(
-            subscriber=shopper,
-            direction=Message.Direction.INBOUND,
-            sender=settings.SMS_SENDER,
-            body=question,
-            status=Message.Status.RECEIVED,
-            origin=Message.Origin.SUBSCRIBER,
-            segments=counted.segments,
-            encoding=counted.encoding,
-            processed_at=at,
-        )
-        Message.objects.filter(pk=message.pk).update(created_at=at, updated_at=at)
-        Subscriber.objects.filter(pk=shopper.pk).update(last_inbound_at=at)
-        Conversation.objects.create(subscriber=shopper, unread=1, opened_at=at, last_message_at=at)
-        opened.append(shopper.phone)
-    return opened
-
-
 # Shoppers abroad, on numbers reserved for fiction (Ofcom's London drama range, ACMA's Sydney one): with them,
 # someone in the demo is inside the 09:00-20:00 marketing window at any hour, so a campaign tried at night (US
 # time) still prints texts, while the US shoppers' texts wait for their morning.
@@ -650,33 +611,3 @@ def world_shoppers_load() -> list[str]:
         )
         added.append(f"{first_name} ({phone})")
     return added
-
-
-DEMO_DISCLOSURE = (
-    "By signing up, you agree to receive recurring automated marketing text messages (e.g. cart reminders) from "
-    "{store} at the number provided. Consent is not a condition of purchase. Up to {per_month} msgs/month. Msg & "
-    "data rates may apply. Reply HELP for help and STOP to cancel. See our Terms and Privacy Policy."
-)
-
-
-def signup_form_load() -> list[str]:
-    """The demo sign-up form `welcome`: the pop-up of /demo/store/, its hosted page and QR code."""
-    from .models import AttributeDefinition, SignupForm
-
-    if SignupForm.objects.filter(slug="welcome").exists():
-        return []
-    question = "gift_recipient" if AttributeDefinition.objects.filter(key="gift_recipient").exists() else ""
-    SignupForm.objects.create(
-        slug="welcome",
-        name="Welcome pop-up",
-        headline="Get 15% off your first order",
-        offer_text="Join our texts for new arrivals, restocks and members-only offers.",
-        disclosure=DEMO_DISCLOSURE.format(store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH),
-        question_attribute=question,
-        question_text="Who are you shopping for?" if question else "",
-        trigger="delay",
-        trigger_value=3,
-        allowed_origins="http://127.0.0.1:8000\nhttp://localhost:8000",
-        keyword=settings.SMS_SIGNUP_KEYWORDS[0].upper(),
-    )
-    return ["sign-up form: welcome (/demo/store/, /join/welcome/)"]

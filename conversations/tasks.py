@@ -37,6 +37,6 @@ def due_work_run() -> list[tuple[str, str, Exception | None]]:
 
 def helpdesk_deliver() -> str:
     """Post due help-desk webhook deliveries (woken when one is queued; the minute schedule retries)."""
-    from .services import helpdesk_deliver_due
+    from .helpdesk.services import helpdesk_deliver_due
 
     return f"delivered {helpdesk_deliver_due()}"

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import services as conversations
+from conversations.inbox.services import conversation_open
 from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
 from conversations.params import whole_number
 from conversations.phones import default_time_zone_for_phone
@@ -573,7 +574,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     run.state, run.status = state, state["status"]
     for handoff in handoffs:  # after the run is saved, so that the conversation can pause it
         note = f"{run.flow.name}: {handoff.note}" if handoff.note else run.flow.name
-        conversations.conversation_open(subscriber=subscriber, reason=Conversation.Reason.HANDOFF, note=note, at=now)
+        conversation_open(subscriber=subscriber, reason=Conversation.Reason.HANDOFF, note=note, at=now)
     for flow_ref in then_start:
         flow = (
             Flow.objects.filter(pk=flow_ref).first()

@@ -240,9 +240,10 @@ SMS_MAX_ATTEMPTS = int(env("SMS_MAX_ATTEMPTS", "4"))
 SMS_KICK_WORKER = env_bool("SMS_KICK_WORKER", True)
 # The inbound chain after the compliance keywords: dotted paths of `handle(inbound) -> bool`, first taker wins.
 INBOUND_HANDLERS = [
-    "conversations.services.inbound_to_open_conversation",  # a person is talking with them: automation waits
+    "conversations.signup.services.signup_confirm",  # Y (or YES) to a web sign-up's double opt-in request
+    "conversations.inbox.services.inbound_to_open_conversation",  # a person is talking with them: automation waits
     "flows.handlers.inbound",
-    "conversations.services.inbound_open_conversation",  # nothing took the text: a person will
+    "conversations.inbox.services.inbound_open_conversation",  # nothing took the text: a person will
 ]
 # Timed work that `manage.py process_due` and the every-minute worker task run, in this order.
 DUE_WORK = [
@@ -252,12 +253,12 @@ DUE_WORK = [
     "flows.services.runs_pause_check",
     "campaigns.fanout.campaigns_fanout_due",
     "conversations.services.outbox_send_due",
-    "conversations.services.helpdesk_deliver_due",
+    "conversations.helpdesk.services.helpdesk_deliver_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
     "conversations.demo.world_shoppers_load",
-    "conversations.demo.signup_form_load",
+    "conversations.signup.demo.signup_form_load",
     "flows.services.flow_templates_load",
     "segments.services.demo_segments_load",
     "campaigns.services.demo_campaigns_load",

@@ -24,8 +24,8 @@ from ..models import ConsentEvent, Message, Subscriber
 from ..phones import default_time_zone_for_phone, normalize_phone
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
+from .compliance import compliance_text
 from .messages import SendRefused, message_queue
-from .signup import signup_confirm
 from .subscribers import subscriber_opt_in, subscriber_opt_out
 
 log = logging.getLogger(__name__)
@@ -59,14 +59,6 @@ class InboundResult:
     subscriber: Subscriber
     replies: list[Message]
     created: bool  # False when the provider id was seen before: nothing was done twice
-
-
-def compliance_text(name: str) -> str:
-    """One of the configured compliance texts with the store's details filled in."""
-    template = getattr(settings, name)
-    return template.format(
-        store=settings.PARLEY_STORE_NAME, contact=settings.SMS_HELP_CONTACT, per_month=settings.SMS_MESSAGES_PER_MONTH
-    )
 
 
 def inbound_receive(
@@ -214,8 +206,6 @@ def _answer_keyword(inbound: Inbound) -> bool:
             )
             inbound.reply(compliance_text("SMS_OPT_OUT_CONFIRMATION"), purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
         return True
-    if signup_confirm(inbound):  # Y to a web sign-up's request
-        return True
     if signup or (match and match.kind == keywords.OPT_IN):
         yes = not signup and match.keyword == "YES"
         if subscriber.status == Subscriber.Status.SUBSCRIBED:
@@ -269,4 +259,4 @@ def _result(message: Message, *, created: bool) -> InboundResult:
     return InboundResult(message=message, subscriber=message.subscriber, replies=replies, created=created)
 
 
-__all__ = ["Inbound", "InboundResult", "compliance_text", "inbound_receive", "inbound_process_pending"]
+__all__ = ["Inbound", "InboundResult", "inbound_receive", "inbound_process_pending"]

@@ -15,8 +15,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from conversations import services
+from conversations.helpdesk import services as helpdesk_services
+from conversations.helpdesk.services import RETRY_DELAYS
+from conversations.inbox import services as inbox
 from conversations.models import Conversation, HelpdeskDelivery, Message, Subscriber
-from conversations.services.helpdesk import RETRY_DELAYS
 from flows.services import flow_templates_load, runs_process_due
 from tests.factories import SubscriberFactory, UserFactory, api_key_for
 from tests.fakes.helpdesk import GARBAGE, FakeHelpdesk
@@ -70,7 +72,7 @@ def test_an_opened_conversation_and_each_new_text_are_queued_for_the_help_desk(h
 def test_deliveries_are_posted_signed_with_the_shared_secret(helpdesk, ana):
     message = inbound(ana, "do you ship to Canada?")
     talk = Conversation.objects.get(subscriber=ana)
-    assert services.helpdesk_deliver_due() == 2
+    assert helpdesk_services.helpdesk_deliver_due() == 2
 
     opened, texted = helpdesk.received
     for request in (opened, texted):
@@ -122,7 +124,7 @@ def test_deliveries_are_posted_signed_with_the_shared_secret(helpdesk, ana):
             "",
         )
         assert delivery.delivered_at is not None
-    assert services.helpdesk_deliver_due() == 0  # delivered once
+    assert helpdesk_services.helpdesk_deliver_due() == 0  # delivered once
     assert len(helpdesk.received) == 2
 
 
@@ -132,7 +134,7 @@ def test_a_hand_off_tells_the_help_desk_why(helpdesk):
     services.event_record(phone=PHONE, type="order_placed")
     runs_process_due(now=timezone.now() + timedelta(days=3, minutes=1))
     inbound(lee, "1")
-    services.helpdesk_deliver_due()
+    helpdesk_services.helpdesk_deliver_due()
     [opened] = [request["json"] for request in helpdesk.received if request["json"]["event"] == "conversation.opened"]
     assert (opened["reason"], opened["note"]) == (
         "handoff",
@@ -143,9 +145,9 @@ def test_a_hand_off_tells_the_help_desk_why(helpdesk):
 def test_a_text_that_reopens_a_pending_conversation_is_sent_with_its_new_status(helpdesk, ana):
     inbound(ana, "do you ship to Canada?")
     talk = Conversation.objects.get(subscriber=ana)
-    services.conversation_set_status(conversation=talk, status="pending")
+    inbox.conversation_set_status(conversation=talk, status="pending")
     inbound(ana, "hello? still there?")
-    services.helpdesk_deliver_due()
+    helpdesk_services.helpdesk_deliver_due()
     last = helpdesk.received[-1]["json"]
     assert last["message"]["body"] == "hello? still there?"
     assert last["conversation"]["status"] == "open"
@@ -154,11 +156,11 @@ def test_a_text_that_reopens_a_pending_conversation_is_sent_with_its_new_status(
 
 def test_a_failed_call_is_retried_a_minute_later_and_logged(helpdesk, ana):
     helpdesk.next_statuses = [500, 200]
-    services.conversation_open(subscriber=ana, reason="agent")
+    inbox.conversation_open(subscriber=ana, reason="agent")
     delivery = HelpdeskDelivery.objects.get()
 
     before = timezone.now()
-    assert services.helpdesk_deliver_due() == 0
+    assert helpdesk_services.helpdesk_deliver_due() == 0
     after = timezone.now()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.last_error) == (
@@ -168,11 +170,11 @@ def test_a_failed_call_is_retried_a_minute_later_and_logged(helpdesk, ana):
         "HTTP 500",
     )
     assert before + timedelta(minutes=1) <= delivery.next_attempt_at <= after + timedelta(minutes=1)
-    assert services.helpdesk_deliver_due() == 0  # not due yet: nothing is posted
+    assert helpdesk_services.helpdesk_deliver_due() == 0  # not due yet: nothing is posted
     assert len(helpdesk.received) == 1
 
     past()
-    assert services.helpdesk_deliver_due() == 1
+    assert helpdesk_services.helpdesk_deliver_due() == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.last_error) == (
         "delivered",
@@ -186,8 +188,8 @@ def test_a_failed_call_is_retried_a_minute_later_and_logged(helpdesk, ana):
 
 def test_a_redirect_is_a_failed_attempt_not_a_delivery(helpdesk, ana):
     helpdesk.next_statuses = [302]
-    services.conversation_open(subscriber=ana, reason="agent")
-    assert services.helpdesk_deliver_due() == 0
+    inbox.conversation_open(subscriber=ana, reason="agent")
+    assert helpdesk_services.helpdesk_deliver_due() == 0
     delivery = HelpdeskDelivery.objects.get()
     assert (delivery.status, delivery.last_status_code, delivery.attempts) == ("pending", 302, 1)
     assert len(helpdesk.received) == 1  # the redirect was not followed as a GET without the body
@@ -195,13 +197,13 @@ def test_a_redirect_is_a_failed_attempt_not_a_delivery(helpdesk, ana):
 
 def test_the_backoff_grows_and_after_six_failed_attempts_the_delivery_has_failed(helpdesk, ana):
     helpdesk.next_statuses = [503] * 6
-    services.conversation_open(subscriber=ana, reason="agent")
+    inbox.conversation_open(subscriber=ana, reason="agent")
     delivery = HelpdeskDelivery.objects.get()
     waits = []
     for attempt in range(1, 7):
         past()
         started = timezone.now()
-        assert services.helpdesk_deliver_due() == 0
+        assert helpdesk_services.helpdesk_deliver_due() == 0
         delivery.refresh_from_db()
         assert (delivery.attempts, delivery.last_status_code, delivery.last_error) == (attempt, 503, "HTTP 503")
         if attempt < 6:
@@ -211,7 +213,7 @@ def test_the_backoff_grows_and_after_six_failed_attempts_the_delivery_has_failed
     assert [round(delay.total_seconds() / 60) for delay in RETRY_DELAYS] == [1, 5, 30, 120, 360]
     assert delivery.status == "failed" and delivery.delivered_at is None
     past()
-    assert services.helpdesk_deliver_due() == 0
+    assert helpdesk_services.helpdesk_deliver_due() == 0
     assert len(helpdesk.received) == 6  # never tried again
 
 
@@ -221,8 +223,8 @@ def test_a_help_desk_that_cannot_be_reached_is_logged_and_retried(settings, ana)
         port = closed.getsockname()[1]  # nobody listens here once the socket is closed
     settings.HELPDESK_WEBHOOK_URL = f"http://127.0.0.1:{port}/hooks"
     settings.HELPDESK_WEBHOOK_SECRET = SECRET
-    services.conversation_open(subscriber=ana, reason="agent")
-    assert services.helpdesk_deliver_due() == 0
+    inbox.conversation_open(subscriber=ana, reason="agent")
+    assert helpdesk_services.helpdesk_deliver_due() == 0
     delivery = HelpdeskDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
     assert "refused" in delivery.last_error.lower()
@@ -230,8 +232,8 @@ def test_a_help_desk_that_cannot_be_reached_is_logged_and_retried(settings, ana)
 
 def test_a_delivery_signed_with_another_secret_is_refused_by_the_help_desk(helpdesk, settings, ana):
     settings.HELPDESK_WEBHOOK_SECRET = "not-the-secret-the-help-desk-has"
-    services.conversation_open(subscriber=ana, reason="agent")
-    assert services.helpdesk_deliver_due() == 0
+    inbox.conversation_open(subscriber=ana, reason="agent")
+    assert helpdesk_services.helpdesk_deliver_due() == 0
     assert not helpdesk.received[0]["signature_ok"]
     delivery = HelpdeskDelivery.objects.get()
     assert (delivery.status, delivery.last_status_code) == ("pending", 401)
@@ -243,7 +245,7 @@ def test_without_a_help_desk_nothing_is_queued(settings, ana):
     inbound(ana, "to Toronto")
     assert Conversation.objects.get(subscriber=ana).unread == 2
     assert not HelpdeskDelivery.objects.exists()
-    assert services.helpdesk_deliver_due() == 0
+    assert helpdesk_services.helpdesk_deliver_due() == 0
 
 
 def test_the_system_check_refuses_an_unsigned_help_desk(settings):
@@ -322,7 +324,7 @@ def test_a_reply_to_a_missing_conversation_is_a_404(desk, talk):
 def test_the_help_desk_lists_and_reads_conversations(desk, talk, ana):
     bo = SubscriberFactory(phone="+12125550101", first_name="Bo")
     inbound(bo, "where is my parcel")
-    services.conversation_close(conversation=Conversation.objects.get(subscriber=bo))
+    inbox.conversation_close(conversation=Conversation.objects.get(subscriber=bo))
     listed = desk.get("/api/v1/conversations/")
     assert listed.status_code == 200
     rows = listed.json()["results"]
@@ -345,10 +347,10 @@ def test_the_help_desk_lists_and_reads_conversations(desk, talk, ana):
 
 def test_an_answer_that_is_not_http_is_logged_and_the_rest_still_go(helpdesk, ana):
     helpdesk.next_statuses = [GARBAGE]
-    services.conversation_open(subscriber=ana, reason="agent")
+    inbox.conversation_open(subscriber=ana, reason="agent")
     bo = SubscriberFactory(phone="+12125550101", first_name="Bo")
-    services.conversation_open(subscriber=bo, reason="agent")
-    assert services.helpdesk_deliver_due() == 1  # the second one is delivered all the same
+    inbox.conversation_open(subscriber=bo, reason="agent")
+    assert helpdesk_services.helpdesk_deliver_due() == 1  # the second one is delivered all the same
     broken, fine = HelpdeskDelivery.objects.order_by("id")
     assert (broken.status, broken.attempts, broken.last_status_code) == ("pending", 1, None)
     assert broken.last_error

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from conversations import services
+from conversations.inbox import services as inbox
 from conversations.models import ConsentEvent, Conversation, Message, Subscriber
 from flows.models import FlowRun
 from flows.services import flow_templates_load, runs_process_due
@@ -72,7 +73,7 @@ def test_further_texts_land_in_the_conversation_and_flows_never_see_them(api, fl
 def test_a_pending_conversation_opens_again_when_the_shopper_writes(api):
     shopper()
     text(api, "can I return a gift?")
-    services.conversation_set_status(conversation=conversation(), status="pending")
+    inbox.conversation_set_status(conversation=conversation(), status="pending")
     text(api, "order 1042")
     assert (conversation().status, conversation().unread) == ("open", 2)
 
@@ -94,7 +95,7 @@ def test_stop_still_opts_out_during_a_conversation_and_the_confirmation_is_sent(
 def test_a_closed_conversation_opens_again_on_the_next_unhandled_text(api):
     shopper()
     text(api, "hello?")
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     assert (conversation().status, conversation().unread) == ("closed", 0)
     text(api, "me again, about my return")
     reopened = conversation()
@@ -140,7 +141,7 @@ def test_closing_the_conversation_resumes_the_run_with_the_time_it_had_left(api,
     text(api, "do you ship to Canada?")
     runs_process_due(now=timezone.now() + timedelta(days=3))
 
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     closed_at = conversation().closed_at
     run.refresh_from_db()
     assert run.paused_at is None and run.status == "waiting"
@@ -157,7 +158,7 @@ def test_a_resumed_run_times_out_when_its_remaining_time_is_up(api, flows, setti
     left = timezone.now() + timedelta(minutes=10)
     FlowRun.objects.filter(pk=run.pk).update(wake_at=left, state={**run.state, "wake_at": left.isoformat()})
     text(api, "do you ship to Canada?")
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     assert runs_process_due(now=timezone.now() + timedelta(minutes=9)) == 0
     assert runs_process_due(now=timezone.now() + timedelta(minutes=11)) == 1
     run.refresh_from_db()
@@ -168,7 +169,7 @@ def test_closing_ends_the_run_when_the_setting_says_so(api, flows, settings):
     settings.INBOX_CLOSE_RESUMES_FLOWS = False
     text(api, "START")
     text(api, "do you ship to Canada?")
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     run = run_of("Welcome quiz")
     assert run.status == "interrupted" and run.wake_at is None
     assert "conversation" in run.end_reason
@@ -199,7 +200,7 @@ def test_an_event_a_paused_run_waits_for_is_held_and_applied_when_it_resumes(api
     runs_process_due(now=timezone.now() + timedelta(hours=2))
     assert not Message.objects.filter(direction="outbound").exists()
 
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     run.refresh_from_db()
     assert (run.status, run.state["path"][-1]) == ("completed", "ordered")
     assert "held_events" not in run.state
@@ -215,7 +216,7 @@ def test_a_run_triggered_while_a_conversation_is_live_begins_when_it_closes(api,
     assert run.paused_at is not None and run.current_node == "" and run.wake_at is None
     assert not Message.objects.filter(direction="outbound").exists()  # nothing while a person talks
 
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     run.refresh_from_db()
     assert run.paused_at is None and run.status == "waiting" and run.wake_at is not None  # its first wait began
 
@@ -225,14 +226,14 @@ def test_start_during_a_conversation_subscribes_and_the_welcome_quiz_waits_for_i
     text(api, "a question before I join?")
     replies = text(api, "START")
     assert len(replies) == 1 and "You're in!" in replies[0]  # the confirmation, and no quiz yet
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     assert Message.objects.filter(body__contains="What size do you usually wear?").exists()
 
 
 def test_an_agent_starting_a_conversation_pauses_the_shoppers_run(api, flows):
     text(api, "START")
     agent = UserFactory(username="agent")
-    started = services.conversation_open(
+    started = inbox.conversation_open(
         subscriber=Subscriber.objects.get(phone=PHONE), reason=Conversation.Reason.AGENT, by=agent
     )
     assert (started.reason, started.assignee, started.unread) == ("agent", agent, 0)
@@ -270,7 +271,7 @@ def test_an_agents_reply_to_an_unsubscribed_shopper_is_refused(api):
     agent = UserFactory(username="agent")
     before = Message.objects.count()
     with pytest.raises(services.SendRefused) as refused:
-        services.conversation_reply(conversation=conversation(), body="Sorry to see you go!", user=agent)
+        inbox.conversation_reply(conversation=conversation(), body="Sorry to see you go!", user=agent)
     assert refused.value.code == "opted_out"
     assert "opted out" in refused.value.reason
     assert Message.objects.count() == before
@@ -308,7 +309,7 @@ def test_an_agents_reply_within_a_day_of_their_text_goes_out_at_night(api):
     marketing = services.message_queue(subscriber=subscriber, body="20% off today", purpose="marketing")
     assert marketing.not_before is not None and "quiet hours" in marketing.hold_reason
     # …but the agent's reply to their text goes now.
-    reply = services.conversation_reply(conversation=conversation(), body="Yes, 5-8 days!", user=agent)
+    reply = inbox.conversation_reply(conversation=conversation(), body="Yes, 5-8 days!", user=agent)
     assert (reply.purpose, reply.origin, reply.sent_by) == ("conversational", "agent", agent)
     assert (reply.not_before, reply.hold_reason) == (None, "")
     assert reply.in_reply_to == Message.objects.get(direction="inbound")
@@ -320,7 +321,7 @@ def test_an_agents_text_a_day_after_theirs_waits_for_the_morning(api):
     Subscriber.objects.filter(phone=PHONE).update(time_zone=a_zone_where_it_is_night())
     text(api, "do you ship to Canada?")
     Subscriber.objects.filter(phone=PHONE).update(last_inbound_at=timezone.now() - timedelta(hours=25))
-    reply = services.conversation_reply(conversation=conversation(), body="Still need help?")
+    reply = inbox.conversation_reply(conversation=conversation(), body="Still need help?")
     assert reply.purpose == "conversational"
     assert reply.not_before is not None and reply.not_before > timezone.now()
     assert "quiet hours" in reply.hold_reason
@@ -341,7 +342,7 @@ def test_texts_a_flow_queued_wait_while_a_person_talks_and_go_when_it_closes(api
     text(api, "do you ship to Canada?")
     reminder.refresh_from_db()
     assert reminder.status == "queued" and reminder.not_before.year == 9999 and "agent" in reminder.hold_reason
-    services.conversation_close(conversation=conversation())
+    inbox.conversation_close(conversation=conversation())
     reminder.refresh_from_db()
     assert reminder.not_before.year == timezone.now().year and reminder.hold_reason == ""
 
@@ -365,6 +366,6 @@ def test_the_minute_check_sets_right_runs_a_race_left_paused_or_running(api, flo
 def test_a_reply_in_a_closed_conversation_opens_it_again(api, flows):
     shopper()
     text(api, "hello?")
-    services.conversation_close(conversation=conversation())
-    services.conversation_reply(conversation=conversation(), body="Hi Lee, still there?")
+    inbox.conversation_close(conversation=conversation())
+    inbox.conversation_reply(conversation=conversation(), body="Hi Lee, still there?")
     assert conversation().status == "open"

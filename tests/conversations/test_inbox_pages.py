@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from conversations import services
+from conversations.inbox import services as inbox
 from conversations.models import (
     AttributeChange,
     CannedResponse,
@@ -250,7 +251,7 @@ def make_conversations(count: int, agent) -> None:
         MessageFactory(subscriber=subscriber, direction="outbound", body="Welcome!", origin="system")
         inbound(subscriber, f"question number {index}?")
         if index % 2:
-            services.conversation_assign(conversation=subscriber.conversation, assignee=agent)
+            inbox.conversation_assign(conversation=subscriber.conversation, assignee=agent)
 
 
 LIST_QUERIES = 5  # session, user, its two permission reads, the conversations with their last texts
@@ -288,7 +289,7 @@ def make_thread(ana: Subscriber, agent, texts: int) -> Conversation:
             kind = {**kind, "origin_id": 1000 + index}
         MessageFactory(subscriber=ana, body=f"text {index}", **kind)
         if index % 10 == 0:
-            services.conversation_note_add(conversation=talk, body=f"note {index}", author=agent)
+            inbox.conversation_note_add(conversation=talk, body=f"note {index}", author=agent)
     return talk
 
 
@@ -533,10 +534,10 @@ def several(agent):
         people[name] = SubscriberFactory(phone=phone, first_name=name, last_name=last)
         inbound(people[name], said)
     talks = {name: Conversation.objects.get(subscriber=subscriber) for name, subscriber in people.items()}
-    services.conversation_assign(conversation=talks["Ana"], assignee=agent)
-    services.conversation_assign(conversation=talks["Cy"], assignee=colleague)
-    services.conversation_set_status(conversation=talks["Cy"], status="pending")
-    services.conversation_close(conversation=talks["Di"])
+    inbox.conversation_assign(conversation=talks["Ana"], assignee=agent)
+    inbox.conversation_assign(conversation=talks["Cy"], assignee=colleague)
+    inbox.conversation_set_status(conversation=talks["Cy"], status="pending")
+    inbox.conversation_close(conversation=talks["Di"])
     return talks
 
 
@@ -571,7 +572,7 @@ def test_search_by_full_name(agent_client, several):
 
 
 def test_search_finds_words_the_store_wrote_too(agent_client, several):
-    services.conversation_reply(conversation=several["Bo"], body="We re-sent it by express")
+    inbox.conversation_reply(conversation=several["Bo"], body="We re-sent it by express")
     assert conversation_names(agent_client, view="open", q="express") == ["Bo Berg"]
 
 
@@ -588,7 +589,7 @@ def test_the_list_shows_unread_badges_and_the_newest_first(agent_client, several
 
 
 def test_a_reply_shows_as_the_lists_preview(agent_client, several):
-    services.conversation_reply(conversation=several["Bo"], body="We re-sent it today")
+    inbox.conversation_reply(conversation=several["Bo"], body="We re-sent it today")
     html = agent_client.get("/inbox/list/", {"view": "open"}, **HTMX).content.decode()
     assert re.findall(r'<span class="name">([^<]+)</span>', html)[0] == "Bo Berg"
     assert "You: We re-sent it today" in html

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django.utils.html import escape
 
-from conversations.demo import signup_form_load
 from conversations.models import ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
 from conversations.services import inbound_receive
-from conversations.signup_views import text_to_join_uri
+from conversations.signup.demo import signup_form_load
+from conversations.signup.views import text_to_join_uri
 from flows.models import FlowRun
 from flows.services import flow_templates_load
 from tests.factories import SubscriberFactory, UserFactory
@@ -288,7 +288,7 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(client, f
 
 
 def test_the_admin_keeps_origins_as_browsers_send_them_and_refuses_what_would_never_match(form):
-    from conversations.admin import SignupFormForm
+    from conversations.signup.admin import SignupFormForm
 
     data = {
         field: getattr(form, field)

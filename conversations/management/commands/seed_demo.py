@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from conversations.demo import DemoSeeder, demo_conversations_load, fictional_capacity
+from conversations.demo import DemoSeeder, fictional_capacity
+from conversations.inbox.demo import demo_conversations_load
 from conversations.services import attribute_definitions_ensure_defaults
 
 

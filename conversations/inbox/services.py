@@ -15,10 +15,10 @@ from django.db.models import F
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
+from ..helpdesk.services import helpdesk_notify
 from ..models import CannedResponse, Conversation, ConversationNote, Message, Subscriber
+from ..services.messages import message_queue
 from ..signals import conversation_closed, conversation_opened, send_isolated
-from .helpdesk import helpdesk_notify
-from .messages import message_queue
 
 log = logging.getLogger(__name__)
 

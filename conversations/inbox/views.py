@@ -19,12 +19,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .attributes import clean_value
-from .models import AttributeChange, AttributeDefinition, CannedResponse, ConsentEvent, Conversation, Subscriber
-from .phones import normalize_phone
-from .sms import gate
-from .sms.encoding import count_summary
+from .. import selectors
+from ..attributes import clean_value
+from ..models import AttributeChange, AttributeDefinition, CannedResponse, ConsentEvent, Conversation, Subscriber
+from ..phones import normalize_phone
+from ..services import SendRefused, subscriber_attributes_set, subscriber_opt_out
+from ..sms import gate
+from ..sms.encoding import count_summary
+from . import services
 
 VIEWS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "closed": "Closed"}
 
@@ -149,7 +151,7 @@ def reply(request, pk: int):
     body = request.POST.get("body", "")
     try:
         services.conversation_reply(conversation=conversation, body=body, user=request.user)
-    except services.SendRefused as refused:
+    except SendRefused as refused:
         messages.error(request, f"Not sent: {refused.reason}")
     except ValidationError as error:
         messages.error(request, "Not sent: " + "; ".join(error.messages))
@@ -229,7 +231,7 @@ def attributes(request, pk: int):
             changes[definition.key] = cleaned
     if changes:
         try:
-            services.subscriber_attributes_set(
+            subscriber_attributes_set(
                 subscriber=subscriber, changes=changes, source=AttributeChange.Source.AGENT, user=request.user
             )
         except ValidationError as error:
@@ -246,7 +248,7 @@ def opt_out(request, pk: int):
     conversation = _conversation(pk)
     subscriber = conversation.subscriber
     if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        services.subscriber_opt_out(
+        subscriber_opt_out(
             subscriber=subscriber,
             source=ConsentEvent.Source.AGENT,
             details={"agent": request.user.get_username(), "conversation": conversation.pk},

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import inbox_views as views
+from . import views
 
 app_name = "inbox"
 urlpatterns = [

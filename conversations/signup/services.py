@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from ..models import AttributeChange, ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
 from ..phones import country_for_phone, normalize_phone
+from ..services.compliance import compliance_text
+from ..services.messages import message_queue
+from ..services.subscribers import attributes_validate, subscriber_attributes_set, subscriber_create, subscriber_opt_in
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
-from .messages import message_queue
-from .subscribers import attributes_validate, subscriber_attributes_set, subscriber_create, subscriber_opt_in
 
 CONFIRM_WITHIN = timedelta(days=7)  # a request not confirmed in a week has lapsed (compliance.md, section 2)
 
@@ -251,8 +252,6 @@ def _apply_request(subscriber: Subscriber, request: ConsentEvent) -> None:
 
 
 def _confirmation_request() -> str:
-    from .inbound import compliance_text
-
     return compliance_text("SMS_DOUBLE_OPT_IN_REQUEST")
 
 
@@ -290,8 +289,6 @@ def signup_confirm(inbound) -> bool:
     )
     SignupAttempt.objects.filter(pk=request.details.get("attempt")).update(confirmed_at=message.created_at)
     _apply_request(subscriber, request)
-    from .inbound import compliance_text
-
     inbound.reply(compliance_text("SMS_OPT_IN_CONFIRMATION"), purpose=Message.Purpose.SYSTEM)
     send_isolated(subscriber_opted_in, sender=Subscriber, subscriber=subscriber, message=message)
     return True

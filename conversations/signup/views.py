@@ -24,10 +24,10 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ..models import AttributeDefinition, SignupAttempt, SignupForm, SignupViews
+from ..params import whole_number
+from ..phones import country_calling_code
 from . import services
-from .models import AttributeDefinition, SignupAttempt, SignupForm, SignupViews
-from .params import whole_number
-from .phones import country_calling_code
 
 SCRIPT = Path(settings.BASE_DIR) / "static" / "parley" / "signup-embed.js"
 STATS_DAYS = 30
