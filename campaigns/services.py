@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
 from conversations.phones import normalize_phone_field
 from conversations.services import event_record, message_queue
-from conversations.sms.encoding import MAX_BODY_CHARACTERS, count_segments, prepare_body
+from conversations.texts import MAX_BODY_CHARACTERS, count_segments, prepare_body
 from segments.compiler import LINK_CLICK_EVENT
 from segments.models import Segment
 

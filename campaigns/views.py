@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from conversations.models import Subscriber
 from conversations.params import whole_number
 from conversations.services import SendRefused
-from conversations.sms.encoding import count_summary, non_gsm7_characters
+from conversations.texts import count_summary, non_gsm7_characters
 from segments.models import Segment
 
 from . import selectors, services

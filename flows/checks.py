@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from conversations.sms.keywords import normalize
+from conversations.texts import normalize_keyword
 
 from . import definition as flow_definition
 from .personalize import render
@@ -47,7 +47,7 @@ def flow_checks(
     found = [_as_check(problem) for problem in flow_definition.problems(definition, attributes)]
     in_use = keywords_in_use or {}
     for word in keywords:
-        word = normalize(word).replace(" ", "")
+        word = normalize_keyword(word).replace(" ", "")
         if word in in_use:
             found.append(
                 Check(ERROR, "", f"the keyword {word.upper()} already starts the active flow {in_use[word]!r}")

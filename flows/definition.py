@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from conversations.attributes import clean_value
 from conversations.models import AttributeDefinition
-from conversations.sms import keywords
+from conversations.texts import is_reserved_keyword
 
 from .personalize import unknown_variables
 
@@ -65,7 +65,7 @@ def _node_problems(node: dict, known: set[str], attributes: dict[str, dict]) -> 
         options = node.get("options") or (attributes.get(attribute, {}).get("options") if attribute else None) or []
         for option in options:
             for word in [option["value"], option.get("label", ""), *option.get("synonyms", [])]:
-                if word and keywords.is_reserved(word):
+                if word and is_reserved_keyword(word):
                     found.append(
                         f"options: {word!r} is a compliance keyword (STOP, HELP, START…) and cannot be an answer"
                     )

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from conversations.sms.keywords import normalize
+from conversations.texts import normalize_keyword
 
 from . import services
 from .models import Flow, FlowRun
@@ -10,7 +10,7 @@ from .models import Flow, FlowRun
 
 def inbound(inbound) -> bool:
     """A keyword of an active flow starts it (replacing a live run); otherwise a run waiting for a reply gets it."""
-    word = normalize(inbound.text).replace(" ", "")
+    word = normalize_keyword(inbound.text).replace(" ", "")
     keyword_flow = (
         next(
             (

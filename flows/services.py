@@ -27,7 +27,7 @@ from conversations.inbox.services import conversation_open
 from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
 from conversations.params import whole_number
 from conversations.phones import default_time_zone_for_phone
-from conversations.sms.keywords import normalize
+from conversations.texts import normalize_keyword
 from segments.compiler import rules_queryset
 from segments.models import Segment
 from segments.rules import rules_expanded
@@ -70,7 +70,7 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
         raise ValidationError(
             {"definition": [f"node {node_id}: flow: it starts the flow it is in, forever" for node_id in circles]}
         )
-    keywords = sorted({normalize(word).replace(" ", "") for word in flow.keywords if normalize(word)})
+    keywords = sorted({normalize_keyword(word).replace(" ", "") for word in flow.keywords if normalize_keyword(word)})
     if flow.trigger == Flow.Trigger.KEYWORD:
         if not keywords:
             raise ValidationError({"keywords": ["a keyword flow needs at least one keyword"]})

@@ -20,7 +20,7 @@ from django_htmx.http import trigger_client_event
 
 from conversations import services as conversations_services
 from conversations.models import AttributeDefinition
-from conversations.sms.encoding import count_segments, count_summary
+from conversations.texts import count_segments, count_summary
 
 from . import checks as flow_checks_module
 from . import editor, services
