@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.utils.module_loading import import_string
 
 
 @register()
@@ -31,3 +32,31 @@ def public_base_url_is_https(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# The extension points named in settings (docs/architecture.md): each entry is a dotted path to a function.
+EXTENSION_POINTS = ["INBOUND_HANDLERS", "DUE_WORK", "DEMO_LOADERS", "INBOX_MESSAGE_LABELS", "INBOX_PANELS"]
+
+
+@register()
+def extension_points_import(app_configs, **kwargs):
+    """A mistyped handler or loader fails `manage.py check`, not the first text that reaches it."""
+    errors = []
+    for name in EXTENSION_POINTS:
+        for path in getattr(settings, name, []):
+            try:
+                target = import_string(path)
+            except ImportError as error:
+                problem = f"cannot be imported ({error})"
+            else:
+                if callable(target):
+                    continue
+                problem = "is not a function"
+            errors.append(
+                Error(
+                    f"{name} names {path!r}, which {problem}.",
+                    hint=f"Each entry of {name} is the dotted path of a function; see docs/architecture.md.",
+                    id="parley.E004",
+                )
+            )
+    return errors

@@ -10,7 +10,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django.utils.html import escape
 
-from conversations.models import ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
+from conversations.inbox import services as inbox
+from conversations.models import ConsentEvent, Conversation, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
 from conversations.services import inbound_receive
 from conversations.signup.demo import signup_form_load
 from conversations.signup.views import text_to_join_uri
@@ -77,6 +78,17 @@ def test_their_y_subscribes_them_records_consent_and_starts_the_welcome_quiz(cli
     assert "You're in!" in result.replies[0].body
     assert FlowRun.objects.filter(subscriber=shopper, flow__name="Welcome quiz").exists()
     assert SignupAttempt.objects.get(outcome="requested").confirmed_at is not None
+
+
+def test_their_y_confirms_the_sign_up_even_while_an_agent_is_talking_with_them(client, form):
+    """The confirmation is the first link of the inbound chain: an open conversation does not swallow the Y."""
+    submit(client, SHOPPER)
+    shopper = Subscriber.objects.get(phone="+14155550142")
+    inbox.conversation_open(subscriber=shopper, reason="agent")
+    result = inbound_receive(from_number=shopper.phone, body="yes")
+    shopper.refresh_from_db()
+    assert shopper.status == "subscribed" and "You're in!" in result.replies[0].body
+    assert Conversation.objects.get(subscriber=shopper).unread == 0  # the Y was the sign-up's, not the agent's
 
 
 @pytest.mark.parametrize("reply", ["yeah maybe", "yes no", "why", "yes but what does it cost?"])
