@@ -19,14 +19,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import selectors
 from ..attributes import clean_value
 from ..models import AttributeChange, AttributeDefinition, CannedResponse, ConsentEvent, Conversation, Subscriber
 from ..phones import normalize_phone
 from ..services import SendRefused, subscriber_attributes_set, subscriber_opt_out
 from ..sms import gate
 from ..sms.encoding import count_summary
-from . import services
+from . import selectors, services
 
 VIEWS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "closed": "Closed"}
 

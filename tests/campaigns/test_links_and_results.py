@@ -213,8 +213,8 @@ def test_the_results_page_and_the_stats_take_the_same_queries_for_few_or_many_re
 
 
 def test_the_inbox_thread_names_the_campaign_and_the_text_a_shopper_got(sent):
+    from conversations.inbox.selectors import inbox_thread
     from conversations.models import Conversation
-    from conversations.selectors import inbox_thread
 
     text = Message.objects.filter(origin="campaign").select_related("subscriber").first()
     conversation = Conversation.objects.create(subscriber=text.subscriber, opened_at=text.created_at)
