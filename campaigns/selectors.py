@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
+from conversations.db import add_days_sql
 from conversations.models import ConsentEvent, Event, Message, Subscriber
 from segments.compiler import rules_queryset
 from segments.models import Segment
@@ -24,7 +25,6 @@ from segments.selectors import CSVLine
 from . import services
 from .models import Attribution, Campaign, Click, Recipient, Variant
 
-REPLY_WINDOW = timedelta(days=1)  # a text or an opt-out within a day of the campaign's text is its doing
 CENTS = Decimal("0.01")
 STATS_KEYS = ["recipients", "sent", "delivered", "failed", "clicks", "replies", "opt_outs", "orders", "revenue"]
 
@@ -241,15 +241,13 @@ def _message_counts(campaign: Campaign):
 
 
 def _after_text(campaign: Campaign, what: str):
-    """Recipients who replied (or opted out) within a day of their campaign text being sent, per variant.
+    """Recipients who replied (or opted out) within a day of their campaign text being sent, per variant: within
+    that day, it is the campaign's doing.
 
     A reply is a text back from someone who did not opt out in that day: STOP is counted as an opt-out only.
     """
     recipient, message, consent = Recipient._meta.db_table, Message._meta.db_table, ConsentEvent._meta.db_table
-    if connection.vendor == "postgresql":
-        window = "m.sent_at + INTERVAL '1 day'"
-    else:
-        window = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', m.sent_at, '+1 day')"
+    window = add_days_sql("m.sent_at", 1)
     opted_out = (
         f"EXISTS (SELECT 1 FROM {consent} c WHERE c.subscriber_id = r.subscriber_id AND c.kind = 'opt_out' "
         f"AND c.occurred_at >= m.sent_at AND c.occurred_at <= {window})"

@@ -10,17 +10,17 @@ again adds only the subscribers that are missing.
 import hashlib
 import json
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezone
 
+from .db import insert_rows
 from .models import (
     AttributeChange,
     AttributeDefinition,
@@ -541,35 +541,8 @@ EVENT_COLUMNS = ["subscriber_id", "type", "properties", "occurred_at", "idempote
 
 
 def _insert(model, columns: list[str], rows: list[tuple]) -> None:
-    """Write many rows in one statement per chunk: COPY on PostgreSQL, multi-row INSERT elsewhere."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        per_statement = max(1, 30000 // len(columns))  # under SQLite's limit of bound variables
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for chunk in _chunks(rows, per_statement):
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([row_sql] * len(chunk)),
-                [_sqlite_value(value) for row in chunk for value in row],
-            )
-
-
-def _sqlite_value(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    return value
-
-
-def _chunks(rows: list, size: int) -> Iterator[list]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+    """Write many rows of `model` in a few statements (COPY on PostgreSQL)."""
+    insert_rows(model._meta.db_table, columns, rows)
 
 
 # Shoppers abroad, on numbers reserved for fiction (Ofcom's London drama range, ACMA's Sydney one): with them,

@@ -7,11 +7,12 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from .db import is_postgresql
 from .phones import place_for_phone
 
 # An underscore is always followed by a letter or digit: "a__b" or "total_" would read as a path inside the
@@ -47,7 +48,7 @@ class SubscriberQuerySet(models.QuerySet):
             raise ValueError(f"invalid attribute key {key!r}")
         single = Q(**{f"attributes__{key}": value})
         table = self.model._meta.db_table
-        if connections[self.db].vendor == "postgresql":
+        if is_postgresql(self.db):
             return self.filter(single | Q(**{f"attributes__{key}__contains": [value]}))
         contains = models.expressions.RawSQL(
             f'EXISTS (SELECT 1 FROM json_each("{table}"."attributes", \'$.{key}\') '

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from phonenumbers import NumberParseException
 from phonenumbers import timezone as phone_timezone
 
+from .time_zones import zones_by_country
+
 _PARSE_ERRORS = {
     NumberParseException.INVALID_COUNTRY_CODE: (
         "its country code is missing or unknown (start it with + and the country code)"
@@ -68,27 +70,8 @@ def time_zones_for_phone(phone: str) -> tuple[str, ...]:
     zones = tuple(zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown")
     if 0 < len(zones) <= _MAX_CANDIDATE_ZONES:
         return zones
-    country_zones = _zones_by_country().get(phonenumbers.region_code_for_number(number) or "", ())
+    country_zones = zones_by_country().get(phonenumbers.region_code_for_number(number) or "", ())
     return country_zones if len(country_zones) == 1 else ()
-
-
-@lru_cache(maxsize=1)
-def _zones_by_country() -> dict[str, tuple[str, ...]]:
-    """ISO country code to its IANA zones, from the system's tz database (zone1970.tab is the newer list)."""
-    zones: dict[str, list[str]] = {}
-    for path in ("/usr/share/zoneinfo/zone.tab", "/usr/share/zoneinfo/zone1970.tab"):
-        try:
-            lines = Path(path).read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            if line and not line.startswith("#"):
-                countries, _, zone = line.split("\t")[:3]
-                for country in countries.split(","):
-                    if zone not in zones.setdefault(country, []):
-                        zones[country].append(zone)
-        break
-    return {country: tuple(names) for country, names in zones.items()}
 
 
 def default_time_zone_for_phone(phone: str) -> str:

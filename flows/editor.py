@@ -68,7 +68,6 @@ FIELDS = {
     "start_flow": [("flow", "line", "Flow (id or name)")],
     "end": [],
 }
-INT_FIELDS = {field for fields in FIELDS.values() for field, kind, _ in fields if kind == "int"}
 BRANCHING = {"ask_question", "split_random", "split_by_attribute"}
 SPLIT_OPS = ["eq", "ne", "in", "is_set", "not_set"]
 

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max
 
+from conversations.db import is_postgresql
 from conversations.models import Message, Subscriber
 
 from .models import Flow, FlowRun
@@ -65,7 +66,7 @@ def _paths_sql() -> dict[str, str]:
     The one place where PostgreSQL's jsonb and SQLite's JSON1 differ for run counts.
     """
     table = FlowRun._meta.db_table
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         return {
             "source": f"{table} r, jsonb_array_elements_text(r.state->'path') WITH ORDINALITY s(step, i)",
             "where": "r.flow_id = %s AND jsonb_typeof(r.state->'path') = 'array'",

@@ -259,12 +259,6 @@ def _kept(old, text: str, parse):
     return parse(text)
 
 
-def _where_value(rule: dict):
-    where = rule.get("where")
-    first = where[0] if isinstance(where, list) and where else None
-    return first.get("value") if isinstance(first, dict) else None
-
-
 def _shown(value) -> str:
     return str(value)  # what the template printed into the input
 

@@ -18,11 +18,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models
+from django.db import models
 from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import HasKey, KeyTransform
 from django.utils import timezone
 
+from conversations.db import is_postgresql
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
 
 from .rules import FIELD_CONDITIONS, rule_kind
@@ -37,7 +38,7 @@ def rules_queryset(
     rules: Mapping, *, now: datetime | None = None, segment_rules: SegmentRules | None = None, using: str = "default"
 ) -> models.QuerySet:
     """The subscribers who match `rules` (already cleaned by `rules_clean`), as one query."""
-    compiler = RuleCompiler(now=now or timezone.now(), segment_rules=segment_rules, vendor=connections[using].vendor)
+    compiler = RuleCompiler(now=now or timezone.now(), segment_rules=segment_rules, postgres=is_postgresql(using))
     return Subscriber.objects.using(using).filter(compiler.q(rules))
 
 
@@ -48,10 +49,10 @@ def _segment_rules_from_database(pk: int) -> Mapping | None:
 
 
 class RuleCompiler:
-    def __init__(self, *, now: datetime, segment_rules: SegmentRules | None, vendor: str):
+    def __init__(self, *, now: datetime, segment_rules: SegmentRules | None, postgres: bool):
         self.now = now
         self.segment_rules = segment_rules or _segment_rules_from_database
-        self.postgres = vendor == "postgresql"
+        self.postgres = postgres  # else SQLite
         self._inside: list[int] = []  # segments being expanded, to stop a circle
         self._text_attributes: set[str] | None = None
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
 from conversations.attributes import clean_value
 from conversations.models import AttributeDefinition, ConsentEvent, Subscriber
+from conversations.time_zones import zone_names
 
 SCHEMA = json.loads((Path(__file__).resolve().parent / "rules.schema.json").read_text())
 
@@ -262,7 +261,7 @@ def _clean_field(rule, path, context):
         if bad:
             context.problems.append(f"{path}.{kind}: two-letter codes such as US or CA (got {_show(bad[0])})")
     if kind == "time_zone":
-        bad = [item for item in values if item not in _time_zones()]
+        bad = [item for item in values if item not in zone_names()]
         if bad:
             context.problems.append(
                 f"{path}.time_zone: {_show(bad[0])} is not an IANA time zone such as America/Chicago"
@@ -272,11 +271,6 @@ def _clean_field(rule, path, context):
         if bad:
             context.problems.append(f"{path}.{kind}: {_show(bad[0])} is not one of {', '.join(choices)}")
     return {kind: values if isinstance(value, list) else values[0]}
-
-
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def _clean_tag(rule, path, context):

@@ -6,9 +6,7 @@ leaves nothing behind. Called inside a caller's transaction they join it
 """
 
 import json
-import zoneinfo
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from .. import attributes as attribute_rules
 from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
 from ..phones import default_time_zone_for_phone, normalize_phone_field
 from ..signals import send_isolated, subscriber_opted_out
+from ..time_zones import zone_names
 
 _UNSET = object()
 
@@ -36,14 +35,9 @@ class AttributeErrors(ValidationError):
 
 def time_zone_check(value: str) -> str:
     """Return `value` if it names an IANA time zone, else raise a ValidationError on time_zone."""
-    if value not in _time_zones():
+    if value not in zone_names():
         raise ValidationError({"time_zone": [f"{value!r} is not an IANA time zone such as America/New_York"]})
     return value
-
-
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) - {"Factory", "localtime", "posixrules"}
 
 
 def _check_tag_names(names: Iterable[str]) -> list[str]:
