@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "flows",
     "segments",
     "campaigns",
+    "commerce",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,7 @@ DUE_WORK = [
     "campaigns.fanout.campaigns_fanout_due",
     "conversations.services.outbox_send_due",
     "conversations.helpdesk.services.helpdesk_deliver_due",
+    "commerce.services.webhook_bodies_expire",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
@@ -278,6 +280,20 @@ CAMPAIGN_MAX_LINKS = int(env("CAMPAIGN_MAX_LINKS", "1"))
 # The fan-out writes recipients and texts in chunks of this many subscriber ids (the first chunk is smaller).
 CAMPAIGN_FANOUT_FIRST_CHUNK = int(env("CAMPAIGN_FANOUT_FIRST_CHUNK", "1000"))
 CAMPAIGN_FANOUT_CHUNK = int(env("CAMPAIGN_FANOUT_CHUNK", "50000"))
+
+# --- The store's platform (commerce) -------------------------------------------------------------------
+# Shopify: the app's client secret signs every webhook (X-Shopify-Hmac-Sha256). During a rotation the previous
+# secret is accepted too. With SHOPIFY_SHOP_DOMAIN set (acme.myshopify.com), deliveries from another shop are refused.
+SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", "")
+SHOPIFY_WEBHOOK_SECRET_PREVIOUS = env("SHOPIFY_WEBHOOK_SECRET_PREVIOUS", "")
+SHOPIFY_SHOP_DOMAIN = env("SHOPIFY_SHOP_DOMAIN", "")
+# WooCommerce: the secret given to every webhook (X-WC-Webhook-Signature), and the previous one during a rotation.
+WOOCOMMERCE_WEBHOOK_SECRET = env("WOOCOMMERCE_WEBHOOK_SECRET", "")
+WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS = env("WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS", "")
+# Webhook bodies hold shoppers' names, numbers and addresses: kept this many days for the delivery log, then cleared.
+COMMERCE_WEBHOOK_BODY_DAYS = int(env("COMMERCE_WEBHOOK_BODY_DAYS", "7"))
+# The storefront's address (https://shop.example.com), for product links; Shopify's default is SHOPIFY_SHOP_DOMAIN.
+COMMERCE_STORE_URL = env("COMMERCE_STORE_URL", "")
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

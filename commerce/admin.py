@@ -1,0 +1,219 @@
+"""The delivery log and the catalog in the Django admin: records the store's platform wrote, read-only."""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.utils.html import format_html
+
+from . import services, shopify, woocommerce
+from .models import Platform, Product, Variant, WebhookDelivery, WebhookRefusal
+
+ADAPTERS = {Platform.SHOPIFY: shopify, Platform.WOOCOMMERCE: woocommerce}
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Written by the platform's webhooks (or an import), never by hand; these tables grow, so no full counts."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TopicFilter(admin.SimpleListFilter):
+    """The topics Parley uses, instead of a DISTINCT over every delivery ever received."""
+
+    title = "topic"
+    parameter_name = "topic"
+
+    def lookups(self, request, model_admin):
+        return [(topic, topic) for adapter in ADAPTERS.values() for topic in adapter.TOPICS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(topic=self.value()) if self.value() else queryset
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly):
+    list_display = ["received_at", "platform", "topic", "outcome", "resource_id", "short_error", "attempts"]
+    list_filter = ["platform", TopicFilter, "outcome"]
+    search_fields = ["=delivery_id", "=event_id", "=resource_id"]
+    ordering = ["-id"]
+    date_hierarchy = None
+    actions = ["process_again"]
+    fields = [
+        "platform",
+        "topic",
+        "outcome",
+        "error",
+        "resource_id",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "delivery_id",
+        "event_id",
+        "duplicate_of",
+        "shop",
+        "api_version",
+        "triggered_at",
+        "body_json",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Why", ordering="error")
+    def short_error(self, obj):
+        return obj.error if len(obj.error) <= 100 else obj.error[:99] + "…"
+
+    @admin.display(description="Body")
+    def body_json(self, obj):
+        if obj.body is None:
+            return "— (not kept: cleared after COMMERCE_WEBHOOK_BODY_DAYS, or never readable)"
+        return format_html("<pre>{}</pre>", json.dumps(obj.body, indent=2, ensure_ascii=False)[:100_000])
+
+    @admin.action(
+        description="Process again (failed or rejected deliveries whose body is kept)", permissions=["reprocess"]
+    )
+    def process_again(self, request, queryset):
+        done = 0
+        for delivery in queryset.filter(
+            outcome__in=[WebhookDelivery.Outcome.FAILED, WebhookDelivery.Outcome.REJECTED], body__isnull=False
+        ):
+            services.delivery_reprocess(delivery=delivery, handler_for=ADAPTERS[delivery.platform].handler_for)
+            done += 1
+        self.message_user(request, f"Processed {done} deliveries again; their outcome is in the list.", messages.INFO)
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("commerce.change_webhookdelivery")
+
+
+@admin.register(WebhookRefusal)
+class WebhookRefusalAdmin(ReadOnly):
+    list_display = ["day", "platform", "reason", "count"]
+    list_filter = ["platform", "reason"]
+
+
+class InStockFilter(admin.SimpleListFilter):
+    title = "in stock"
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        if queryset.model is Variant:
+            return queryset.filter(in_stock=self.value() == "yes")
+        any_in_stock = Exists(Variant.objects.filter(product=OuterRef("pk"), in_stock=True))
+        return queryset.filter(any_in_stock if self.value() == "yes" else ~any_in_stock)
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 0
+    can_delete = False
+    fields = [
+        "title",
+        "sku",
+        "price",
+        "compare_at_price",
+        "option_text",
+        "attributes",
+        "inventory_quantity",
+        "in_stock",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnly):
+    list_display = ["title", "status", "platform", "handle", "variant_count", "in_stock_count", "lowest_price"]
+    list_filter = ["status", InStockFilter, "platform"]
+    search_fields = ["title", "handle", "variants__sku", "=external_id"]
+    inlines = [VariantInline]
+    fields = [
+        "title",
+        "status",
+        "platform",
+        "external_id",
+        "handle",
+        "url",
+        "image_url",
+        "vendor",
+        "product_type",
+        "platform_updated_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                variant_total=Count("variants"),
+                in_stock_total=Count("variants", filter=Q(variants__in_stock=True)),
+                lowest=Min("variants__price"),
+            )
+        )
+
+    @admin.display(description="Variants", ordering="variant_total")
+    def variant_count(self, obj):
+        return obj.variant_total
+
+    @admin.display(description="In stock", ordering="in_stock_total")
+    def in_stock_count(self, obj):
+        return obj.in_stock_total
+
+    @admin.display(description="From", ordering="lowest")
+    def lowest_price(self, obj):
+        return obj.lowest if obj.lowest is not None else "—"
+
+
+@admin.register(Variant)
+class VariantAdmin(ReadOnly):
+    list_display = [
+        "__str__",
+        "sku",
+        "price",
+        "compare_at_price",
+        "option_text",
+        "attributes",
+        "inventory_quantity",
+        "in_stock",
+    ]
+    list_filter = [InStockFilter, "product__status", "product__platform"]
+    search_fields = ["product__title", "title", "sku", "product__handle"]
+    list_select_related = ["product"]
+    fields = [
+        "product",
+        "title",
+        "sku",
+        "external_id",
+        "price",
+        "compare_at_price",
+        "option_text",
+        "attributes",
+        "image_url",
+        "inventory_item_id",
+        "inventory_tracked",
+        "inventory_quantity",
+        "inventory_levels",
+        "sells_when_out",
+        "in_stock",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Options")
+    def option_text(self, obj):
+        return obj.option_text or "—"

@@ -1,0 +1,194 @@
+"""The store's platform as Parley keeps it: every webhook delivery received, refusals counted, and the catalog.
+
+`commerce` reads and writes `conversations` only through its services (events, subscribers, consent); nothing in
+`conversations` or `segments` imports this app.
+"""
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+
+class Platform(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+
+class WebhookDelivery(models.Model):
+    """One signed webhook request from the store's platform, kept whatever came of it: the delivery log.
+
+    Stored before it is processed, so a delivery that fails half-way is still on record. The body holds personal
+    data (names, phones, addresses) and is cleared after COMMERCE_WEBHOOK_BODY_DAYS; the rest is kept.
+    """
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received, being processed"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        DUPLICATE = "duplicate", "Duplicate (already received)"
+        REJECTED = "rejected", "Rejected: the body could not be read"
+        FAILED = "failed", "Failed in Parley"
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    topic = models.CharField(max_length=100, help_text="e.g. orders/create (Shopify) or order.updated (WooCommerce).")
+    delivery_id = models.CharField(
+        max_length=128, blank=True, help_text="X-Shopify-Webhook-Id or X-WC-Webhook-Delivery-ID."
+    )
+    event_id = models.CharField(max_length=128, blank=True, help_text="X-Shopify-Event-Id, when sent.")
+    # What a repeat of this delivery would carry: "<platform>:<key>"; empty (NULL) on the duplicates themselves.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    resource_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="The order, product or inventory item it is about."
+    )
+    shop = models.CharField(max_length=255, blank=True, help_text="The shop's domain or WooCommerce site.")
+    api_version = models.CharField(max_length=32, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says it happened.")
+    received_at = models.DateTimeField(db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1, help_text="Received this many times (retries of a failure).")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
+    error = models.TextField(blank=True, help_text="Why it was ignored, rejected or failed.")
+    body = models.JSONField(null=True, blank=True, help_text="The payload, kept for COMMERCE_WEBHOOK_BODY_DAYS.")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["platform", "topic", "event_id"], name="delivery_event_idx"),
+            models.Index(fields=["outcome", "-received_at"], name="delivery_outcome_idx"),
+            # The retention sweep finds the bodies still kept, oldest first, without reading the rest.
+            models.Index(fields=["received_at"], name="delivery_body_kept_idx", condition=Q(body__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.topic} ({self.outcome})"
+
+
+class WebhookRefusal(models.Model):
+    """Requests refused before anything was read, counted per platform, day and reason: nothing else is kept.
+
+    An unsigned or forged request must not fill the database, so it leaves only a count.
+    """
+
+    class Reason(models.TextChoices):
+        NOT_CONFIGURED = "not_configured", "No secret configured"
+        MISSING_SIGNATURE = "missing_signature", "Missing signature"
+        WRONG_SIGNATURE = "wrong_signature", "Wrong signature"
+        WRONG_SHOP = "wrong_shop", "Another shop's domain"
+        PING = "ping", "WooCommerce ping (answered 200)"
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    day = models.DateField()
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "platform", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "day", "reason"], name="webhook_refusal_one_row_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.day}: {self.count} × {self.get_reason_display()}"
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Product.Status.ACTIVE)
+
+    def in_stock(self):
+        """Products with at least one variant in stock."""
+        return self.filter(Exists(Variant.objects.filter(product=OuterRef("pk"), in_stock=True)))
+
+
+class Product(models.Model):
+    """A product the store sells, as its platform last described it (webhooks or `manage.py import_catalog`)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DRAFT = "draft", "Draft"
+        ARCHIVED = "archived", "Archived (deleted in the store)"
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The platform's id; empty for a product imported from a file."
+    )
+    title = models.CharField(max_length=255)
+    handle = models.CharField(max_length=255, blank=True, help_text="Shopify's handle or WooCommerce's slug.")
+    url = models.URLField(max_length=2000, blank=True)
+    image_url = models.URLField(max_length=2000, blank=True)
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    platform_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The platform's own updated_at: an older delivery does not overwrite."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "external_id"], name="product_once_per_platform_id", condition=~Q(external_id="")
+            )
+        ]
+        indexes = [models.Index(fields=["platform", "handle"], name="product_handle_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Variant(models.Model):
+    """One buyable version of a product (a size, a colour), with its price and stock."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    external_id = models.CharField(max_length=64, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    sku = models.CharField(max_length=255, blank=True, db_index=True)
+    position = models.PositiveIntegerField(default=0)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    options = models.JSONField(
+        default=list, blank=True, help_text='As the store names them: [{"name": "Size", "value": "Medium"}, …]'
+    )
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The options that mean an attribute\'s option, e.g. {"size": "M"} for Size "Medium".',
+    )
+    image_url = models.URLField(max_length=2000, blank=True)
+    inventory_item_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Shopify's inventory item (inventory_levels/update)."
+    )
+    inventory_tracked = models.BooleanField(default=True)
+    inventory_quantity = models.IntegerField(null=True, blank=True, help_text="Empty: not known.")
+    inventory_levels = models.JSONField(
+        default=dict, blank=True, help_text="Shopify: available per location id, from inventory_levels/update."
+    )
+    sells_when_out = models.BooleanField(
+        default=False,
+        help_text="Sold when none are left (Shopify's inventory policy continue, WooCommerce backorders).",
+    )
+    in_stock = models.BooleanField(default=True, db_index=True)
+    platform_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "external_id"], name="variant_once_per_product_id", condition=~Q(external_id="")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.title} — {self.title}" if self.title else self.product.title
+
+    @property
+    def option_text(self) -> str:
+        return ", ".join(f"{option['name']}: {option['value']}" for option in self.options)

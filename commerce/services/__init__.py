@@ -1,0 +1,44 @@
+"""Every write of `commerce`, as named functions (see architecture.md).
+
+webhooks.py  deliveries: stored first, deduplicated, handed to a topic's handler; refusals counted; bodies expire
+orders.py    orders: one `order_placed` event per order for the subscriber with its phone
+catalog.py   products, variants and stock, from webhooks and catalog files
+"""
+
+from .catalog import (
+    ImportReport,
+    catalog_import,
+    inventory_level_set,
+    product_archive,
+    product_save,
+    variation_save,
+)
+from .orders import ORDER_PLACED, order_key, order_place
+from .webhooks import (
+    DeliveryHeaders,
+    Handled,
+    Receipt,
+    delivery_reprocess,
+    webhook_bodies_expire,
+    webhook_receive,
+    webhook_refusal_count,
+)
+
+__all__ = [
+    "ImportReport",
+    "catalog_import",
+    "inventory_level_set",
+    "product_archive",
+    "product_save",
+    "variation_save",
+    "ORDER_PLACED",
+    "order_key",
+    "order_place",
+    "DeliveryHeaders",
+    "Handled",
+    "Receipt",
+    "delivery_reprocess",
+    "webhook_bodies_expire",
+    "webhook_receive",
+    "webhook_refusal_count",
+]

@@ -1,0 +1,53 @@
+"""Orders from the store: one `order_placed` event for the subscriber with the order's phone, once per order."""
+
+from django.core.exceptions import ValidationError
+
+from conversations.models import Subscriber
+from conversations.phones import normalize_phone
+from conversations.services.events import event_record
+
+from ..mapping import Order
+from ..models import WebhookDelivery
+from .webhooks import Handled
+
+Outcome = WebhookDelivery.Outcome
+ORDER_PLACED = "order_placed"
+
+
+def order_key(order: Order) -> str:
+    """The event's idempotency key: the same order counts once, whichever topic or retry brings it."""
+    return f"{order.platform}:order:{order.id}"
+
+
+def order_place(*, order: Order) -> Handled:
+    """Record `order_placed` for the subscriber whose number the order holds; an unknown number makes no one."""
+    if not order.placed:
+        return Handled(Outcome.IGNORED, f"the order is {order.status or 'not placed'}; it counts once it is paid")
+    if not order.phones:
+        return Handled(Outcome.IGNORED, "the order holds no phone number")
+    numbers, problems = [], []
+    for source, raw in order.phones:
+        try:
+            numbers.append(normalize_phone(raw))
+        except ValidationError as error:
+            # The message quotes the number as typed: name where it came from instead.
+            problems.append(error.messages[0].replace(repr(raw), f"the {source} phone", 1))
+    if not numbers:
+        return Handled(Outcome.IGNORED, " ".join(problems))
+    known = set(Subscriber.objects.filter(phone__in=numbers).values_list("phone", flat=True))
+    phone = next((number for number in numbers if number in known), None)
+    if phone is None:
+        return Handled(
+            Outcome.IGNORED,
+            "no subscriber has the order's phone number" + (f" (and {' '.join(problems)})" if problems else ""),
+        )
+    result = event_record(
+        phone=phone,
+        type=ORDER_PLACED,
+        properties=order.as_properties(),
+        occurred_at=order.created_at,
+        idempotency_key=order_key(order),
+    )
+    if not result.created:
+        return Handled(Outcome.IGNORED, f"the order was recorded already (event {result.event.pk})")
+    return Handled(Outcome.PROCESSED, f"order_placed recorded (event {result.event.pk})")
