@@ -200,7 +200,6 @@ class CampaignViewSet(viewsets.ModelViewSet):
     )
     serializer_class = CampaignSerializer
     pagination_class = NewestFirstCursorPagination
-    filter_backends = []
     lookup_value_regex = r"[0-9]+"
 
     def perform_create(self, serializer):

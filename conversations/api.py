@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -16,11 +16,10 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import services
+from .filters import ConversationFilter, MessageFilter, SubscriberFilter
 from .inbox import services as inbox_services
 from .models import AttributeDefinition, ConsentEvent, Conversation, Event, Message, Subscriber, Tag
 from .pagination import NewestFirstCursorPagination
-from .params import whole_number
-from .phones import normalize_phone
 from .serializers import (
     AttributeChangeSerializer,
     AttributeDefinitionSerializer,
@@ -55,15 +54,6 @@ def as_api_error(error: DjangoValidationError) -> APIException:
     return ValidationError({"non_field_errors": error.messages})
 
 
-def filter_by_choice(queryset, params, name: str, choices: list[str]):
-    """Filter on `?name=` when given, refusing a value that is not one of `choices` with a 400 naming it."""
-    if name not in params:
-        return queryset
-    if params[name] not in choices:
-        raise ValidationError({name: [f"{name} must be one of {', '.join(choices)}"]})
-    return queryset.filter(**{name: params[name]})
-
-
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -79,11 +69,6 @@ PHONE_TAKEN = OpenApiResponse(response=OpenApiTypes.OBJECT, description="Another
 @extend_schema_view(
     list=extend_schema(
         summary="List subscribers, newest first",
-        parameters=[
-            OpenApiParameter("phone", str, description="Any format that normalizes to the E.164 number."),
-            OpenApiParameter("status", str, enum=Subscriber.Status.values),
-            OpenApiParameter("tag", str, description="Only subscribers with this tag."),
-        ],
         responses={200: SubscriberSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
     ),
     retrieve=extend_schema(
@@ -98,24 +83,13 @@ class SubscriberViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = SubscriberSerializer
-    filter_backends = []
+    filterset_class = SubscriberFilter
     lookup_value_regex = r"[0-9]+"
     queryset = Subscriber.objects.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.action != "list":
-            return queryset
-        params = self.request.query_params
-        if "phone" in params:
-            try:
-                queryset = queryset.filter(phone=normalize_phone(params["phone"]))
-            except DjangoValidationError as error:
-                raise ValidationError({"phone": error.messages}) from None
-        queryset = filter_by_choice(queryset, params, "status", Subscriber.Status.values)
-        if "tag" in params:
-            queryset = queryset.with_tag(params["tag"].strip().lower())
-        return queryset
+    def filter_queryset(self, queryset):
+        # The filters narrow the list; one subscriber is found by its id alone, whatever the query string says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     @extend_schema(
         summary="Create a subscriber",
@@ -176,7 +150,7 @@ class SubscriberViewSet(
         summary="The history of a subscriber's attribute values, newest first",
         responses={200: AttributeChangeSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
-    @action(detail=True, methods=["get"], url_path="attribute-changes")
+    @action(detail=True, methods=["get"], url_path="attribute-changes", filter_backends=[])
     def attribute_changes(self, request, pk=None):
         subscriber = get_object_or_404(Subscriber.objects.only("pk"), pk=pk)
         changes = subscriber.attribute_changes.select_related("changed_by")
@@ -197,7 +171,6 @@ class AttributeDefinitionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet)
     serializer_class = AttributeDefinitionSerializer
     queryset = AttributeDefinition.objects.order_by("key")
     pagination_class = None
-    filter_backends = []
 
 
 class SendRefusedError(APIException):
@@ -211,11 +184,6 @@ SEND_REFUSED = OpenApiResponse(response=SendRefusedSerializer, description="The 
 @extend_schema_view(
     list=extend_schema(
         summary="List messages, newest first",
-        parameters=[
-            OpenApiParameter("subscriber", int, description="Only this subscriber's messages."),
-            OpenApiParameter("direction", str, enum=Message.Direction.values),
-            OpenApiParameter("status", str, enum=Message.Status.values),
-        ],
         responses={200: MessageSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
     ),
     retrieve=extend_schema(
@@ -224,22 +192,13 @@ SEND_REFUSED = OpenApiResponse(response=SendRefusedSerializer, description="The 
 )
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = MessageSerializer
-    filter_backends = []
+    filterset_class = MessageFilter
     lookup_value_regex = r"[0-9]+"
     queryset = Message.objects.all()
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.action != "list":
-            return queryset
-        params = self.request.query_params
-        if "subscriber" in params:
-            subscriber_id = whole_number(params["subscriber"])
-            if subscriber_id is None:
-                raise ValidationError({"subscriber": ["subscriber must be a subscriber id (a whole number)"]})
-            queryset = queryset.filter(subscriber_id=subscriber_id)
-        queryset = filter_by_choice(queryset, params, "direction", Message.Direction.values)
-        return filter_by_choice(queryset, params, "status", Message.Status.values)
+    def filter_queryset(self, queryset):
+        # The filters narrow the list; one message is found by its id alone, whatever the query string says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     @extend_schema(
         summary="Send one text to a subscriber through the send gate",
@@ -302,7 +261,6 @@ class EventViewSet(viewsets.GenericViewSet):
 
     queryset = Event.objects.all()
     serializer_class = EventSerializer
-    filter_backends = []
     pagination_class = None
 
     @extend_schema(
@@ -351,7 +309,6 @@ CONVERSATION_NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="
 @extend_schema_view(
     list=extend_schema(
         summary="List inbox conversations, newest first",
-        parameters=[OpenApiParameter("status", str, enum=Conversation.Status.values)],
         responses={200: ConversationSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHORIZED},
     ),
     retrieve=extend_schema(
@@ -364,12 +321,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     serializer_class = ConversationSerializer
     pagination_class = NewestFirstCursorPagination
-    filter_backends = []
+    filterset_class = ConversationFilter  # on every action, as ever: ?status= narrows what get_object finds too
     lookup_value_regex = r"[0-9]+"
-
-    def get_queryset(self):
-        conversations = Conversation.objects.select_related("subscriber", "assignee")
-        return filter_by_choice(conversations, self.request.query_params, "status", Conversation.Status.values)
+    queryset = Conversation.objects.select_related("subscriber", "assignee")
 
     @extend_schema(
         summary="Post an agent's reply into a conversation",

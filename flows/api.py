@@ -128,7 +128,6 @@ class FlowVersioningMixin:
 class FlowViewSet(FlowVersioningMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Flow.objects.all()
     serializer_class = FlowSerializer
-    filter_backends = []
     pagination_class = None  # a store has tens of flows, not thousands
     lookup_value_regex = r"[0-9]+"
 

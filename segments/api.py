@@ -105,7 +105,6 @@ class SegmentViewSet(viewsets.ModelViewSet):
     queryset = Segment.objects.all()
     serializer_class = SegmentSerializer
     pagination_class = None  # a store has tens of segments
-    filter_backends = []
     lookup_value_regex = r"[0-9]+"
 
     def get_serializer_context(self):
