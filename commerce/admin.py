@@ -23,6 +23,9 @@ class ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class TopicFilter(admin.SimpleListFilter):
     """The topics Parley uses, instead of a DISTINCT over every delivery ever received."""
@@ -39,7 +42,7 @@ class TopicFilter(admin.SimpleListFilter):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnly):
-    list_display = ["received_at", "platform", "topic", "outcome", "resource_id", "short_error", "attempts"]
+    list_display = ["received_at", "platform", "topic", "outcome", "resource_id", "short_detail", "attempts"]
     list_filter = ["platform", TopicFilter, "outcome"]
     search_fields = ["=delivery_id", "=event_id", "=resource_id"]
     ordering = ["-id"]
@@ -49,7 +52,7 @@ class WebhookDeliveryAdmin(ReadOnly):
         "platform",
         "topic",
         "outcome",
-        "error",
+        "detail",
         "resource_id",
         "received_at",
         "processed_at",
@@ -64,9 +67,9 @@ class WebhookDeliveryAdmin(ReadOnly):
     ]
     readonly_fields = fields
 
-    @admin.display(description="Why", ordering="error")
-    def short_error(self, obj):
-        return obj.error if len(obj.error) <= 100 else obj.error[:99] + "…"
+    @admin.display(description="Detail", ordering="detail")
+    def short_detail(self, obj):
+        return obj.detail if len(obj.detail) <= 100 else obj.detail[:99] + "…"
 
     @admin.display(description="Body")
     def body_json(self, obj):

@@ -49,7 +49,9 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1, help_text="Received this many times (retries of a failure).")
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
-    error = models.TextField(blank=True, help_text="Why it was ignored, rejected or failed.")
+    detail = models.TextField(
+        blank=True, help_text="What came of it: the event made, or why it was ignored, rejected or failed."
+    )
     body = models.JSONField(null=True, blank=True, help_text="The payload, kept for COMMERCE_WEBHOOK_BODY_DAYS.")
 
     class Meta:

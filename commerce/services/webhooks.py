@@ -207,7 +207,7 @@ def _process(delivery: WebhookDelivery, payload: dict, handler_for, failed_statu
             handled = handler(payload)
             _finish(delivery, handled.outcome, handled.note)
     except PayloadError as error:
-        reason = f"the body is not a {delivery.topic} payload: {error}"
+        reason = f"the {delivery.topic} payload cannot be read: {error}"
         _finish(delivery, Outcome.REJECTED, reason)
         return Receipt(delivery, 400, reason)
     except Exception as error:  # noqa: BLE001 - recorded, and answered so the platform retries where it can
@@ -221,11 +221,11 @@ def _process(delivery: WebhookDelivery, payload: dict, handler_for, failed_statu
 
 def _finish(delivery: WebhookDelivery, outcome: str, note: str, **changes) -> None:
     delivery.outcome = outcome
-    delivery.error = note
+    delivery.detail = note
     delivery.processed_at = timezone.now()
     for name, value in changes.items():
         setattr(delivery, name, value)
-    delivery.save(update_fields=["outcome", "error", "processed_at", *changes])
+    delivery.save(update_fields=["outcome", "detail", "processed_at", *changes])
 
 
 def _no_constants(name: str):
