@@ -456,3 +456,20 @@ def test_any_signed_body_gets_an_answer_below_500(client, shopify, woo, body, to
     response = _post(client, shopify, woo, topic, body)
 
     assert response.status_code in (200, 400), response.content
+
+
+# --- Privacy -----------------------------------------------------------------------------------------------------
+
+
+def test_no_log_line_holds_a_phone_number_or_the_body(client, shopify, subscriber, broken_orders, caplog):
+    caplog.set_level("DEBUG")
+    order = payload("shopify/orders_create.json")
+    shopify.post(client, "orders/create", order)  # fails (the flaky handler), logged with its traceback
+    shopify.post(client, "orders/create", order)  # processed
+    shopify.post(client, "orders/create", {**order, "id": 5, "billing_address": {"phone": "555"}})  # bad phone
+    shopify.post(client, "orders/create", b'{"phone": "+14155550100", ')  # not JSON
+
+    logged = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+    assert "delivery" in logged
+    for personal in ("555", "0100", "ana@example.com", "Lima", "Amoebobacterium"):
+        assert personal not in logged
