@@ -8,7 +8,7 @@ store orders and products never see a platform's fields. A payload that lacks wh
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -145,14 +145,14 @@ class _Reader:
 
     data: dict
     where: str = ""
-    problems: list = field(default_factory=list)
 
     def place(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
-    def sub(self, key: str, *, optional: bool = True) -> "_Reader":
+    def sub(self, key: str) -> "_Reader":
+        """A nested object; a missing one (or null) reads as empty."""
         value = self.data.get(key)
-        if value is None and optional:
+        if value is None:
             return _Reader({}, self.place(key))
         return _Reader(_object(value, self.place(key)), self.place(key))
 
@@ -203,18 +203,16 @@ def _kind(value) -> str:
 
 
 def _id(value, where: str, *, required: bool = True) -> str:
-    """A platform id: a whole number (Shopify's pass 2**53, so text of digits is taken too)."""
-    if value is None or value == "" or value == 0:
-        if required:
-            raise PayloadError(f"{where} is missing")
-        return ""
-    if isinstance(value, bool):
-        raise PayloadError(f"{where} must be an id (got {_kind(value)})")
-    if isinstance(value, int) and 0 < value < 10**MAX_ID_LENGTH:
-        return str(value)
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return value.strip().lstrip("0") or "0"
-    raise PayloadError(f"{where} must be a whole number id (got {_kind(value)})")
+    """A platform id: a whole number above 0 (Shopify's pass 2**53, so text of digits is taken too)."""
+    if isinstance(value, bool) or not (value is None or isinstance(value, int | str)):
+        raise PayloadError(f"{where} must be a whole number id (got {_kind(value)})")
+    digits = "" if value is None else str(value).strip()
+    if digits and not _DIGITS.match(digits):
+        raise PayloadError(f"{where} must be a whole number id (got {str(value)[:20]!r})")
+    digits = digits.lstrip("0")
+    if not digits and required:
+        raise PayloadError(f"{where} is missing")
+    return digits
 
 
 def _text(value, where: str, *, max_length: int = 255) -> str:
