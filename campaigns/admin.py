@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import services
 from .models import Campaign
 
 
@@ -31,6 +32,13 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # A campaign that went out keeps its results; drafts and cancelled ones may go.
-        if obj is not None and obj.status not in (Campaign.Status.DRAFT, Campaign.Status.CANCELLED):
+        if obj is not None and obj.status not in Campaign.DELETABLE:
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.campaign_delete(campaign=obj)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset:
+            services.campaign_delete(campaign=campaign)

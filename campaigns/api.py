@@ -9,9 +9,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from conversations.api import UNAUTHORIZED, VALIDATION_ERROR, as_api_error
+from conversations.outbox import SendRefused
 from conversations.pagination import NewestFirstCursorPagination
 from conversations.serializers import StrictCharField
-from conversations.services import SendRefused
 from segments.api import CanViewSubscribers
 
 from . import selectors, services
@@ -213,9 +213,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        if instance.status not in (Campaign.Status.DRAFT, Campaign.Status.CANCELLED):
-            raise as_api_error(DjangoValidationError(f"{instance.name} is {instance.status}: cancel it first"))
-        instance.delete()
+        _service(services.campaign_delete, campaign=instance)
 
     def _act(self, call):
         campaign = self.get_object()

@@ -28,6 +28,7 @@ class Campaign(models.Model):
         REVENUE = "revenue", "Revenue per recipient"
 
     EDITABLE = (Status.DRAFT,)  # a scheduled campaign goes back to draft (unschedule) before it changes
+    DELETABLE = (Status.DRAFT, Status.CANCELLED)  # a campaign that went out keeps its results
     UNDERWAY = (Status.SENDING, Status.TESTING, Status.PAUSED)
 
     name = models.CharField(max_length=100)

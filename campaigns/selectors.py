@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
+from conversations import event_types
 from conversations.db import add_days_sql
 from conversations.models import ConsentEvent, Event, Message, Subscriber
 from segments.compiler import rules_queryset
@@ -279,7 +280,7 @@ def _conversion(campaign: Campaign, groups: dict) -> None:
     # Those waiting for a test's winner belong to no group yet (their variant is unknown, not the holdout).
     compared = campaign.recipients.filter(status__in=[Recipient.Status.QUEUED, Recipient.Status.HOLDOUT])
     orders = Event.objects.filter(
-        type=services.ORDER_EVENT,
+        type=event_types.ORDER_PLACED,
         occurred_at__gte=start,
         occurred_at__lt=end,
         subscriber_id__in=compared.values("subscriber_id"),

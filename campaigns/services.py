@@ -15,20 +15,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from conversations import event_types, templating
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
+from conversations.outbox import message_queue, messages_cancel, messages_hold, messages_release
 from conversations.phones import normalize_phone_field
-from conversations.services import event_record, message_queue
+from conversations.services import event_record
 from conversations.texts import MAX_BODY_CHARACTERS, count_segments, prepare_body
-from segments.compiler import LINK_CLICK_EVENT
 from segments.models import Segment
 
-from . import template as text_template
+from . import links
 from .models import Attribution, Campaign, Click, Link, Recipient, Variant
 
 MAX_VARIANTS = 5
 MAX_HOLDOUT_PERCENT = 50
-ORDER_EVENT = "order_placed"
-PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=ZoneInfo("UTC"))  # queued texts of a paused campaign wait until resumed
 EARLIEST_ZONE_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati: the first place a local time arrives
 
 
@@ -36,7 +35,7 @@ EARLIEST_ZONE_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati: the first plac
 
 
 def attribute_specs() -> dict[str, dict]:
-    """Attribute types and option labels, as the template module wants them."""
+    """Attribute types and option labels ({key: {"type", "labels": {value: label}}}), one query for many texts."""
     return {
         d.key: {"type": d.type, "labels": {choice["value"]: choice["label"] for choice in d.choices}}
         for d in AttributeDefinition.objects.all()
@@ -47,15 +46,24 @@ def short_link_base() -> str:
     return settings.SHORT_LINK_BASE_URL.rstrip("/") + "/l/"
 
 
-def variant_template(variant: Variant, campaign: Campaign, specs: dict | None = None) -> text_template.Template:
+def text_scope(specs: dict) -> templating.Scope:
+    """What a campaign text may use: the standard variables, the defined attributes, and {{ link }}."""
+    return templating.Scope(labels_of(specs), names=("link",))
+
+
+def labels_of(specs: dict) -> dict[str, dict[str, str]]:
+    return {key: spec["labels"] for key, spec in specs.items()}
+
+
+def variant_template(variant: Variant, campaign: Campaign, specs: dict | None = None) -> links.CampaignText:
     return parse(variant.body, campaign, specs)
 
 
-def parse(body: str, campaign: Campaign, specs: dict | None = None) -> text_template.Template:
-    return text_template.parse(
+def parse(body: str, campaign: Campaign, specs: dict | None = None) -> links.CampaignText:
+    return links.campaign_text(
         body,
         link_url=campaign.link_url,
-        attributes=attribute_specs() if specs is None else specs,
+        scope=text_scope(attribute_specs() if specs is None else specs),
         max_links=settings.CAMPAIGN_MAX_LINKS,
     )
 
@@ -65,11 +73,11 @@ def preview_text(body: str, campaign: Campaign, subscriber: Subscriber | None, s
     specs = attribute_specs() if specs is None else specs
     parsed = parse(body, campaign, specs)
     next_id = _next_id() if parsed.has_links else 0
-    return text_template.render(
-        parsed,
-        _subscriber_values(subscriber, specs),
+    return parsed.render(
+        subscriber_values(subscriber),
+        labels=labels_of(specs),
         store=settings.PARLEY_STORE_NAME,
-        link_for=lambda letter, url: short_link_base() + text_template.link_code("preview", next_id, letter),
+        link_for=lambda letter, url: short_link_base() + links.link_code("preview", next_id, letter),
     )
 
 
@@ -78,14 +86,15 @@ def _next_id() -> int:
     return (Recipient.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
 
 
-def _subscriber_values(subscriber: Subscriber | None, specs: dict) -> dict:
+def subscriber_values(subscriber: Subscriber | None) -> dict:
+    """What a campaign text reads of a subscriber (nothing for a preview without one: every fallback shows)."""
     if subscriber is None:
         return {}
     return {
         "first_name": subscriber.first_name,
         "last_name": subscriber.last_name,
+        "phone": subscriber.phone,
         "attributes": subscriber.attributes,
-        "labels": {key: spec["labels"] for key, spec in specs.items()},
     }
 
 
@@ -164,7 +173,7 @@ def _apply(campaign: Campaign, data: dict):
     if campaign.winner_metric not in Campaign.WinnerMetric.values:
         problem("winner_metric", f"one of {', '.join(Campaign.WinnerMetric.values)}")
     for field in ("link_url", "media_url"):
-        for text in text_template.link_problems(getattr(campaign, field)) if getattr(campaign, field) else []:
+        for text in links.link_problems(getattr(campaign, field)) if getattr(campaign, field) else []:
             problem(field, text)
     if campaign.local_time and not campaign.send_at:
         problem("send_at", "a send in each subscriber's local time needs a date and time")
@@ -326,7 +335,9 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
             raise ValidationError(f"{campaign.name} is {campaign.get_status_display().lower()}: nothing to pause")
         campaign.status = Campaign.Status.PAUSED
         campaign.save(update_fields=["status", "updated_at"])
-        queued_texts(campaign).update(not_before=PAUSED_UNTIL, hold_reason="the campaign is paused")
+        messages_hold(
+            origin=Message.Origin.CAMPAIGN, origin_ids=_recipient_ids(campaign), reason="the campaign is paused"
+        )
     return campaign
 
 
@@ -360,17 +371,25 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
         campaign.status = Campaign.Status.SENDING if campaign.started_at else Campaign.Status.SCHEDULED
         campaign.save(update_fields=["status", "updated_at"])
         now = timezone.now()
-        held = queued_texts(campaign).filter(not_before=PAUSED_UNTIL)
-        if campaign.local_time:
-            zones = held.values_list("subscriber__time_zone", flat=True).distinct().order_by()
-            for zone in list(zones):
-                held.filter(subscriber__time_zone=zone).update(
-                    not_before=local_send_time(campaign, zone, now), hold_reason=""
-                )
-        else:
-            held.update(not_before=None, hold_reason="")
+        messages_release(
+            origin=Message.Origin.CAMPAIGN,
+            origin_ids=_recipient_ids(campaign),
+            due_in_zone=(lambda zone: local_send_time(campaign, zone, now)) if campaign.local_time else None,
+            at=now,
+        )
         transaction.on_commit(fanout_kick)
     return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a draft or a cancelled campaign; one that went out keeps its results, so it is refused."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            return
+        if locked.status not in Campaign.DELETABLE:
+            raise ValidationError(f"{locked.name} is {locked.status}: cancel it first")
+        locked.delete()
 
 
 def campaign_cancel(*, campaign: Campaign) -> Campaign:
@@ -388,22 +407,24 @@ def _end(campaign: Campaign, status: str, reason: str) -> None:
     campaign.status, campaign.end_reason, campaign.finished_at = status, reason, timezone.now()
     campaign.save(update_fields=["status", "end_reason", "finished_at", "updated_at"])
     if status == Campaign.Status.CANCELLED:
-        queued_texts(campaign).update(
-            status=Message.Status.FAILED,
-            error_code="cancelled",
-            error_message="the campaign was cancelled before this text was sent",
-            not_before=None,
-            hold_reason="",
+        messages_cancel(
+            origin=Message.Origin.CAMPAIGN,
+            origin_ids=_recipient_ids(campaign),
+            code="cancelled",
+            reason="the campaign was cancelled before this text was sent",
         )
         campaign.recipients.filter(status=Recipient.Status.WAITING).update(status=Recipient.Status.CANCELLED)
 
 
 def queued_texts(campaign: Campaign):
     return Message.objects.filter(
-        origin=Message.Origin.CAMPAIGN,
-        status=Message.Status.QUEUED,
-        origin_id__in=Recipient.objects.filter(campaign=campaign).values("id"),
+        origin=Message.Origin.CAMPAIGN, status=Message.Status.QUEUED, origin_id__in=_recipient_ids(campaign)
     )
+
+
+def _recipient_ids(campaign: Campaign):
+    """The origin ids of the campaign's texts: its recipients' (as a subquery)."""
+    return Recipient.objects.filter(campaign=campaign).values("id")
 
 
 def campaign_test_send(*, campaign: Campaign, phone: str, variant: Variant | None = None, user=None) -> Message:
@@ -417,9 +438,9 @@ def campaign_test_send(*, campaign: Campaign, phone: str, variant: Variant | Non
         raise ValidationError({"variants": ["write the text first"]})
     specs = attribute_specs()
     parsed = variant_template(variant, campaign, specs)
-    body = text_template.render(
-        parsed,
-        _subscriber_values(subscriber, specs),
+    body = parsed.render(
+        subscriber_values(subscriber),
+        labels=labels_of(specs),
         store=settings.PARLEY_STORE_NAME,
         link_for=lambda letter, url: tracked_url(url, campaign, variant.label),
     )
@@ -483,14 +504,14 @@ def tracked_url(url: str, campaign: Campaign, variant_label: str) -> str:
 
 def link_open(*, code: str, user_agent: str = "", ip: str | None = None, method: str = "GET") -> str | None:
     """Record the opening of a short link and return where it leads; None for a code that is not ours."""
-    parts = text_template.code_parts(code)
+    parts = links.code_parts(code)
     if parts is None:
         return None
     recipient_id, letter, check = parts
     recipient = Recipient.objects.select_related("campaign", "subscriber", "variant").filter(pk=recipient_id).first()
     if recipient is None or recipient.variant is None:
         return None
-    if text_template.link_check(recipient.campaign.link_secret, recipient_id, letter) != check:
+    if links.link_check(recipient.campaign.link_secret, recipient_id, letter) != check:
         return None
     link = Link.objects.filter(variant=recipient.variant, letter=letter).first()
     if link is None:
@@ -503,7 +524,7 @@ def link_open(*, code: str, user_agent: str = "", ip: str | None = None, method:
     if not bot:
         event_record(
             phone=recipient.subscriber.phone,
-            type=LINK_CLICK_EVENT,
+            type=event_types.LINK_CLICKED,
             properties={"campaign": recipient.campaign_id, "variant": recipient.variant.label, "url": link.url},
             occurred_at=now,
         )
@@ -528,7 +549,7 @@ def order_amount(properties: dict) -> tuple[Decimal, str]:
 def order_attribute(*, event: Event) -> Attribution | None:
     """Credit an order to the campaign that touched the shopper last: a click within the click window, else a text
     received within the receive window."""
-    if event.type != ORDER_EVENT:
+    if event.type != event_types.ORDER_PLACED:
         return None
     at = event.occurred_at
     click = (

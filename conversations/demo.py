@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezone
 
+from . import event_types
 from .db import insert_rows
 from .models import (
     AttributeChange,
@@ -408,16 +409,15 @@ class DemoSeeder:
                 "currency": "USD",
                 "items": rng.randint(1, 4),
             }
-            rows.events.append(
-                (subscriber_id, "order_placed", json.dumps(properties), at, f"demo-order-{phone}-{number + 1}", at)
-            )
+            key = f"demo-order-{phone}-{number + 1}"
+            rows.events.append((subscriber_id, event_types.ORDER_PLACED, json.dumps(properties), at, key, at))
         if rng.random() < 0.2:
             at = opted_in + timedelta(days=rng.uniform(0, 30))
             if at < self.now:
                 rows.events.append(
                     (
                         subscriber_id,
-                        "cart_abandoned",
+                        event_types.CART_ABANDONED,
                         json.dumps({"cart_value": round(rng.uniform(20, 300), 2), "items": rng.randint(1, 5)}),
                         at,
                         f"demo-cart-{phone}",
@@ -463,7 +463,7 @@ class DemoSeeder:
         if rng.random() < 0.2:
             at = self.now - timedelta(days=rng.uniform(0, days_in))
             properties = {"url": rng.choice(["https://shop.example.com/new", "https://shop.example.com/sale"])}
-            rows.events.append((subscriber_id, "link_clicked", json.dumps(properties), at, None, at))
+            rows.events.append((subscriber_id, event_types.LINK_CLICKED, json.dumps(properties), at, None, at))
 
     def _message(self, rows: Rows, subscriber_id, direction, body, origin, at, purpose="conversational") -> None:
         inbound = direction == Message.Direction.INBOUND

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
 
+from . import event_types
 from .middleware import UnreadableInput, check_json
 from .models import AttributeChange, AttributeDefinition, Conversation, Message, Subscriber
 
@@ -227,7 +228,7 @@ class EventRequestSerializer(serializers.Serializer):
     )
 
     def validate(self, data):
-        if data["type"] == "order_placed":
+        if data["type"] == event_types.ORDER_PLACED:
             _check_order(data.get("properties") or {})
         return data
 

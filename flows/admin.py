@@ -123,6 +123,16 @@ class FlowAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/flows/flow/launch.html", context)
 
+    def save_model(self, request, obj, form, change):
+        """Through the services: a whole draft is checked, and only what this page changed is written (the builder
+        may have changed the draft meanwhile)."""
+        if change:
+            services.flow_update(flow=obj, changes={name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            fields = {name: form.cleaned_data[name] for name in form.fields}
+            created = services.flow_create(fields=fields)
+            obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+
     @admin.display(description="Keywords")
     def keyword_list(self, obj):
         return ", ".join(obj.keywords)

@@ -9,8 +9,6 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from conversations.api import as_api_error
-from conversations.models import Subscriber
-from conversations.phones import normalize_phone
 from conversations.serializers import StrictCharField
 
 from . import services
@@ -147,18 +145,5 @@ class FlowViewSet(FlowVersioningMixin, mixins.ListModelMixin, viewsets.GenericVi
         flow = self.get_object()
         data = StartRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        started, skipped = [], {}
-        for raw in data.validated_data["phones"]:
-            try:
-                phone = normalize_phone(raw)
-            except DjangoValidationError as error:
-                skipped[raw] = error.messages[0]
-                continue
-            subscriber = Subscriber.objects.filter(phone=phone).first()
-            if subscriber is None:
-                skipped[raw] = "no subscriber has this number"
-            elif services.run_start(flow=flow, subscriber=subscriber, trigger="api") is None:
-                skipped[raw] = "not started: the flow is not active, they opted out, or re-entry is not allowed"
-            else:
-                started.append(phone)
+        started, skipped = services.runs_start_for_phones(flow=flow, phones=data.validated_data["phones"])
         return Response({"started": started, "skipped": skipped}, status=status.HTTP_200_OK)

@@ -6,8 +6,12 @@ a whole: flows/checks.py does, on every change.
 """
 
 import copy
+import hashlib
+import json
 import math
 import re
+
+from conversations import event_types
 
 NODE_TYPES = {
     "send_message": "Send a text",
@@ -80,7 +84,7 @@ def new_node(node_type: str, node_id: str) -> dict:
         "split_by_attribute": {"branches": [{"attribute": "", "op": "is_set", "next": None}]},
         "split_random": {"branches": [{"percent": 50, "next": None}, {"percent": 50, "next": None}]},
         "wait": {"minutes": 60},
-        "wait_for_event": {"event": "order_placed", "within_minutes": 60},
+        "wait_for_event": {"event": event_types.ORDER_PLACED, "within_minutes": 60},
         "set_attribute": {"attribute": "", "value": ""},
         "add_tag": {"tag": "tag"},
         "remove_tag": {"tag": "tag"},
@@ -135,6 +139,13 @@ def node_replace(definition: dict, node_id: str, node: dict) -> dict:
     definition = copy.deepcopy(definition)
     definition["nodes"] = [node if n.get("id") == node_id else n for n in definition["nodes"]]
     return definition
+
+
+def node_fingerprint(node: dict) -> str:
+    """A short digest of a node as a card shows it: the card's form sends it back, so that saving a card someone else
+    changed meanwhile is noticed (flows.services.flow_draft_node_save)."""
+    text = json.dumps(node, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def node_from_form(node: dict, form) -> dict:

@@ -5,11 +5,10 @@ Reads only (selectors), each one query over the flow's runs, results and events.
 
 from django.db.models import Count, Exists, OuterRef, Q
 
+from conversations import event_types
 from conversations.models import Event
 
 from .models import Flow, FlowResult, FlowRun
-
-ORDER_EVENT = "order_placed"
 
 
 def flow_results(flow: Flow, runs_at: dict[str, int]) -> dict:
@@ -78,7 +77,9 @@ def flow_results(flow: Flow, runs_at: dict[str, int]) -> dict:
 def _split_results(flow: Flow, node: dict, counts: dict[str, int]) -> dict:
     """Runs per branch, and how many of them ordered after entering it (one query)."""
     ordered_after = Event.objects.filter(
-        subscriber_id=OuterRef("run__subscriber_id"), type=ORDER_EVENT, occurred_at__gte=OuterRef("created_at")
+        subscriber_id=OuterRef("run__subscriber_id"),
+        type=event_types.ORDER_PLACED,
+        occurred_at__gte=OuterRef("created_at"),
     )
     rows = (
         FlowResult.objects.filter(run__flow=flow, node=node["id"])

@@ -1,7 +1,7 @@
 """Every write of the flows app: publishing, starting and advancing runs, applying the engine's effects.
 
 The engine (flows/engine.py) decides; these functions load what it needs, call it, and apply its effects in
-one transaction: texts through the send gate (conversations.services.message_queue), answers through the
+one transaction: texts through the send gate (conversations.outbox.message_queue), answers through the
 validating attribute service with source `flow` and the run id, tags, results, wake-up times, hand-offs.
 
 One live run per subscriber. A second trigger while a run is live:
@@ -14,7 +14,8 @@ import json
 import logging
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,18 +23,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from conversations import event_types, outbox
 from conversations import services as conversations
 from conversations.inbox.services import conversation_open
 from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
 from conversations.params import whole_number
-from conversations.phones import default_time_zone_for_phone
+from conversations.phones import default_time_zone_for_phone, normalize_phone
 from conversations.texts import normalize_keyword
 from segments.compiler import rules_queryset
 from segments.models import Segment
 from segments.rules import rules_expanded
 
 from . import definition as flow_definition
-from . import engine, matching
+from . import editor, engine, matching
 from .matching import Option
 from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
 
@@ -42,8 +44,6 @@ DUE_BATCH = 500
 
 # Triggers that skip a subscriber who is in another run; the others (keyword, api, manual) replace that run.
 WAIT_WHEN_BUSY = {"opt_in", "event", "flow", "segment"}
-# The event each matched answer writes, so that segments can filter on flow answers.
-FLOW_ANSWER_EVENT = "flow_answer"
 
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -62,7 +62,14 @@ def flow_definition_check(definition) -> None:
 
 def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> FlowVersion:
     """Check and publish a definition (the flow's draft by default) as the flow's next version; activate it."""
-    definition = definition if definition is not None else flow.draft
+    with transaction.atomic():
+        # One publisher at a time numbers the versions, and the draft published is the one saved last, not the one
+        # this caller loaded before an editor's change.
+        locked = Flow.objects.select_for_update().get(pk=flow.pk)
+        return _publish(flow, locked.draft if definition is None else definition, user)
+
+
+def _publish(flow: Flow, definition, user) -> FlowVersion:
     flow_definition_check(definition)
     itself = {str(flow.pk), flow.name}
     circles = [n["id"] for n in definition["nodes"] if n["type"] == "start_flow" and str(n.get("flow")) in itself]
@@ -86,13 +93,129 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
             raise ValidationError(
                 {"keywords": [f"{word!r} already starts the active flow {name!r}" for name, word in clashes]}
             )
-    with transaction.atomic():
-        Flow.objects.select_for_update().get(pk=flow.pk)  # one publisher at a time numbers the versions
-        number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        version = FlowVersion.objects.create(flow=flow, number=number, definition=definition, published_by=user)
-        flow.keywords, flow.status, flow.draft = keywords, Flow.Status.ACTIVE, definition
-        flow.save(update_fields=["keywords", "status", "draft", "updated_at"])
+    number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = FlowVersion.objects.create(flow=flow, number=number, definition=definition, published_by=user)
+    flow.keywords, flow.status, flow.draft = keywords, Flow.Status.ACTIVE, definition
+    flow.save(update_fields=["keywords", "status", "draft", "updated_at"])
     return version
+
+
+def flow_create(*, fields: dict) -> Flow:
+    """Save a new flow from its settings (and a draft, which given whole must be a valid definition); not published."""
+    if "draft" in fields:
+        flow_definition_check(fields["draft"])
+    flow = Flow(**fields)
+    flow.full_clean()
+    flow.save()
+    return flow
+
+
+def flow_update(*, flow: Flow, changes: dict) -> Flow:
+    """Save changes to a flow's settings (a draft given whole must be valid), only those fields, with its row locked.
+
+    The fields not in `changes` keep what is saved: a change of a flow's settings leaves a draft that the builder
+    changed meanwhile as it is.
+    """
+    if "draft" in changes:
+        flow_definition_check(changes["draft"])
+    with transaction.atomic():
+        saved = Flow.objects.select_for_update().get(pk=flow.pk)
+        for name, value in changes.items():
+            setattr(saved, name, value)
+        saved.full_clean()
+        saved.save(update_fields=[*changes, "updated_at"])
+    for name in [*changes, "updated_at"]:
+        setattr(flow, name, getattr(saved, name))
+    return flow
+
+
+# --- Editing the draft -----------------------------------------------------------------------------------------
+#
+# Every change of the builder is made on the draft as it is in the database, with the flow's row locked: two
+# editors saving at once queue up, and the second change applies on top of the first. Only a card saved from a
+# form older than the node (someone else saved that node meanwhile), or a change to a node someone else deleted,
+# is refused with a DraftConflict, since applying it would silently undo the other person's work.
+
+
+class DraftConflict(ValidationError):
+    """A draft change that another editor's change overtook; nothing was saved."""
+
+    def __init__(self, message: str, *, node: str = ""):
+        super().__init__(message)
+        self.node = node  # the node whose card to open again, showing the other editor's version ("" for none)
+
+
+@contextmanager
+def _draft_locked(flow_id: int):
+    """The flow with its row locked, its draft saved on leaving (not when the block raises); Flow.DoesNotExist
+    for a flow that is not there."""
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow_id)
+        yield flow
+        flow.save(update_fields=["draft", "updated_at"])
+
+
+def _draft_node(flow: Flow, node_id: str) -> dict:
+    for node in (flow.draft or {}).get("nodes", []):
+        if isinstance(node, dict) and node.get("id") == node_id:
+            return node
+    raise DraftConflict(
+        f"There is no node {node_id} in the draft any more (someone may have deleted it while you had it open): "
+        "nothing was changed."
+    )
+
+
+def flow_draft_node_add(*, flow_id: int, node_type: str, after: str | None = None) -> tuple[Flow, str]:
+    """Add a new node of a type after `after` (or last) to the flow's draft; return the flow and the node's id."""
+    with _draft_locked(flow_id) as flow:
+        flow.draft, node_id = editor.node_add(flow.draft, node_type, after=after)
+    return flow, node_id
+
+
+def flow_draft_node_save(*, flow_id: int, node_id: str, form, seen: str = "") -> Flow:
+    """Save a card's form (a QueryDict) into its node, refused if the node changed since the card showed `seen`."""
+    with _draft_locked(flow_id) as flow:
+        node = _draft_node(flow, node_id)
+        if seen and seen != editor.node_fingerprint(node):
+            raise DraftConflict(
+                f"Someone else saved {node_id} while you were editing it, so your changes were not saved: "
+                "the card shows their version now; make your change again.",
+                node=node_id,
+            )
+        flow.draft = editor.node_replace(flow.draft, node_id, editor.node_from_form(node, form))
+    return flow
+
+
+def flow_draft_node_delete(*, flow_id: int, node_id: str) -> Flow:
+    """Delete a node from the flow's draft; what pointed at it points nowhere (the checks say so)."""
+    with _draft_locked(flow_id) as flow:
+        _draft_node(flow, node_id)
+        flow.draft = editor.node_delete(flow.draft, node_id)
+    return flow
+
+
+def flow_draft_node_move(*, flow_id: int, node_id: str, step: int) -> Flow:
+    """Move a node's card up (-1) or down (+1) in the flow's draft."""
+    with _draft_locked(flow_id) as flow:
+        _draft_node(flow, node_id)
+        flow.draft = editor.node_move(flow.draft, node_id, step)
+    return flow
+
+
+def flow_draft_attribute_add(*, flow_id: int, node_id: str, definition: AttributeDefinition) -> Flow:
+    """Create an attribute (checked by conversations) and make the question `node_id` save its answers there."""
+    with _draft_locked(flow_id) as flow:
+        node = _draft_node(flow, node_id)
+        conversations.attribute_definition_save(definition=definition)
+        flow.draft = editor.node_replace(flow.draft, node_id, {**node, "attribute": definition.key})
+    return flow
+
+
+def flow_draft_revert(*, flow_id: int, number: int) -> Flow:
+    """Make a published version the flow's draft again (FlowVersion.DoesNotExist for a number it never had)."""
+    with _draft_locked(flow_id) as flow:
+        flow.draft = flow.versions.get(number=number).definition
+    return flow
 
 
 # --- The engine's view of a subscriber -------------------------------------------------------------------------
@@ -194,6 +317,25 @@ def _may_enter(flow: Flow, subscriber: Subscriber, now: datetime) -> bool:
     return True
 
 
+def runs_start_for_phones(*, flow: Flow, phones: list[str], trigger: str = "api") -> tuple[list[str], dict[str, str]]:
+    """Start a flow for each number of a list (as typed); return the numbers started, and why each other was not."""
+    started, skipped = [], {}
+    for raw in phones:
+        try:
+            phone = normalize_phone(raw)
+        except ValidationError as error:
+            skipped[raw] = error.messages[0]
+            continue
+        subscriber = Subscriber.objects.filter(phone=phone).first()
+        if subscriber is None:
+            skipped[raw] = "no subscriber has this number"
+        elif run_start(flow=flow, subscriber=subscriber, trigger=trigger) is None:
+            skipped[raw] = "not started: the flow is not active, they opted out, or re-entry is not allowed"
+        else:
+            started.append(phone)
+    return started, skipped
+
+
 def run_resume(*, run: FlowRun, text: str, message: Message | None = None, now: datetime | None = None) -> bool:
     """Give a run the subscriber's reply; False when it was not waiting for one, or the reply is a question of
     the shopper's own rather than an answer (then the inbound chain goes on to the inbox)."""
@@ -276,8 +418,6 @@ def runs_process_due(now: datetime | None = None) -> int:
 
 
 MAX_HELD_EVENTS = 5
-# Texts a paused run had queued wait with this date until the run resumes (never due before).
-HELD_WHILE_TALKING = datetime(9999, 1, 1, tzinfo=UTC)
 TALKING_HOLD = "held: an agent is talking with them"
 
 
@@ -291,18 +431,14 @@ def runs_pause_for(*, subscriber: Subscriber, now: datetime | None = None) -> in
             left = (run.wake_at - now).total_seconds() if run.wake_at else None
             state = {**run.state, "paused_wake_in": left}
             FlowRun.objects.filter(pk=run.pk).update(paused_at=now, wake_at=None, state=state, updated_at=now)
-            Message.objects.filter(origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED).update(
-                not_before=HELD_WHILE_TALKING, hold_reason=TALKING_HOLD, updated_at=now
-            )
+            outbox.messages_hold(origin=Message.Origin.FLOW, origin_ids=[run.pk], reason=TALKING_HOLD, at=now)
             paused += 1
     return paused
 
 
 def _release_held_texts(run: FlowRun, now: datetime) -> None:
     """The run goes on: its held texts are due now (the send gate decides again when they may go)."""
-    Message.objects.filter(
-        origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED, not_before=HELD_WHILE_TALKING
-    ).update(not_before=now, hold_reason="", updated_at=now)
+    outbox.messages_release(origin=Message.Origin.FLOW, origin_ids=[run.pk], due_at=now, at=now)
 
 
 def runs_resume_for(*, subscriber: Subscriber, end: bool = False, now: datetime | None = None) -> int:
@@ -477,13 +613,13 @@ def _finish(run: FlowRun, status: str, reason: str, now: datetime) -> None:
 
 def _cancel_waiting_texts(run: FlowRun, *, before: datetime, reason: str) -> int:
     """A run that ended takes back the texts it queued earlier that still wait (a reminder held overnight)."""
-    return Message.objects.filter(
-        origin=Message.Origin.FLOW, origin_id=run.pk, status=Message.Status.QUEUED, created_at__lt=before
-    ).update(
-        status=Message.Status.FAILED,
-        error_code="flow_ended",
-        error_message=f"cancelled: the flow run ended first ({reason})"[:255],
-        updated_at=before,
+    return outbox.messages_cancel(
+        origin=Message.Origin.FLOW,
+        origin_ids=[run.pk],
+        queued_before=before,
+        code="flow_ended",
+        reason=f"cancelled: the flow run ended first ({reason})",
+        at=before,
     )
 
 
@@ -503,7 +639,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
             code = effect.code or _claim_offer(effect.pool, subscriber, run, now)
             if code:  # never a text that promises a code and has none
                 queued.append(
-                    _send(run, subscriber, effect.text.replace("{{ offer_code }}", code), purpose, in_reply_to)
+                    _send(run, subscriber, effect.text.replace(engine.OFFER_CODE, code), purpose, in_reply_to)
                 )
         elif isinstance(effect, engine.SetAttribute):
             try:
@@ -532,26 +668,22 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
             )
             if effect.category not in ("other", "no_reply"):
                 # Segments read behaviour from events only (they never import flows).
-                answers.append(
-                    Event(
-                        subscriber=subscriber,
-                        type=FLOW_ANSWER_EVENT,
-                        occurred_at=now,
-                        properties={"flow": run.flow_id, "question": effect.node, "answer": effect.value},
-                    )
-                )
+                answers.append({"flow": run.flow_id, "question": effect.node, "answer": effect.value})
         elif isinstance(effect, engine.Handoff):
-            Event.objects.create(
+            conversations.event_record(
                 subscriber=subscriber,
-                type="agent_handoff",
+                type=event_types.AGENT_HANDOFF,
                 occurred_at=now,
                 properties={"flow": run.flow_id, "run": run.pk, "node": effect.node, "note": effect.note},
+                signal=False,  # written by the run mid-step, as its answers are: no flow reacts to it
             )
             handoffs.append(effect)
         elif isinstance(effect, engine.StartFlow):
             then_start.append(effect.flow)
     FlowResult.objects.bulk_create(results)
-    Event.objects.bulk_create(answers)
+    conversations.events_record(
+        subscriber=subscriber, type=event_types.FLOW_ANSWER, properties_each=answers, occurred_at=now
+    )
     state = dict(outcome.state)
     held_until = max((m.not_before for m in queued if m and m.not_before and m.not_before > now), default=None)
     if held_until and state.get("waiting_for") == "reply" and state.get("wake_at"):
@@ -587,7 +719,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
 
 def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> Message | None:
     try:
-        return conversations.message_queue(
+        return outbox.message_queue(
             subscriber=subscriber,
             body=text,
             purpose=purpose,
@@ -596,7 +728,7 @@ def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> Message 
             in_reply_to=in_reply_to,
             media_urls=[media_url] if media_url else (),
         )
-    except conversations.SendRefused as refused:  # its reason names the number ("+1… has opted out")
+    except outbox.SendRefused as refused:  # its reason names the number ("+1… has opted out")
         log.info("flow run %s: text not queued: %s", run.pk, refused.code)
         return None
     except ValidationError as invalid:  # its messages may quote the text

@@ -1,10 +1,13 @@
 """Staff pages for flows: the list and the editor (cards, checks, diagram, simulator, publish).
 
-Every change is an htmx request that edits the flow's draft through flows/editor.py and renders the
-workspace again (`flows/editor.html#workspace`): the cards, the checks and the diagram always agree.
-The simulator keeps its pretend shopper in the session, never in the database.
+Every change is an htmx request that edits the flow's draft through one of the `flow_draft_*` services (which lock
+the flow's row, so that two editors never lose each other's changes) and renders the workspace again
+(`flows/editor.html#workspace`): the cards, the checks and the diagram always agree. A change that another
+editor's overtook is not saved, and the workspace says why. The simulator keeps its pretend shopper in the session,
+never in the database.
 """
 
+import functools
 import json
 
 from django.contrib import messages
@@ -18,14 +21,14 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from conversations import services as conversations_services
+from conversations import event_types
 from conversations.models import AttributeDefinition
 from conversations.texts import count_segments, count_summary
 
 from . import checks as flow_checks_module
 from . import editor, services
 from .diagram import layout
-from .models import Flow, FlowRun
+from .models import Flow, FlowRun, FlowVersion
 from .results import flow_results
 from .selectors import flow_run_counts
 from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
@@ -61,48 +64,62 @@ def flow_editor(request, pk: int):
     return render(request, "flows/editor.html", {**context, "title": f"Flow: {flow.name}"})
 
 
+def _draft_edit(view):
+    """A view that changes a flow's draft: it needs `change flow`; a flow that is not there is a 404, and a change
+    that another editor's overtook shows the workspace as it is now with the reason (htmx swaps only a 200)."""
+
+    @functools.wraps(view)
+    def edit(request, pk: int, *args, **kwargs):
+        _require(request, "flows.view_flow", "flows.change_flow")
+        try:
+            return view(request, pk, *args, **kwargs)
+        except Flow.DoesNotExist:
+            raise Http404("no such flow") from None
+        except services.DraftConflict as conflict:
+            messages.error(request, _problems(conflict))
+            return _changed(request, get_object_or_404(Flow, pk=pk), editing=conflict.node)
+
+    return edit
+
+
 @staff_member_required
 @require_POST
+@_draft_edit
 def node_add(request, pk: int):
-    flow = _editable(request, pk)
     node_type = request.POST.get("type", "")
     if node_type not in editor.NODE_TYPES:
         return HttpResponse("Unknown node type", status=400)
-    flow.draft, node_id = editor.node_add(flow.draft, node_type, after=request.POST.get("after") or None)
-    flow.save(update_fields=["draft", "updated_at"])
+    flow, node_id = services.flow_draft_node_add(
+        flow_id=pk, node_type=node_type, after=request.POST.get("after") or None
+    )
     return _changed(request, flow, editing=node_id)
 
 
 @staff_member_required
 @require_POST
+@_draft_edit
 def node_save(request, pk: int, node_id: str):
     """Save a card's form; with `action=add_branch` or `remove_branch:N` the card stays open."""
-    flow = _editable(request, pk)
-    node = _node(flow, node_id)
-    flow.draft = editor.node_replace(flow.draft, node_id, editor.node_from_form(node, request.POST))
-    flow.save(update_fields=["draft", "updated_at"])
+    flow = services.flow_draft_node_save(
+        flow_id=pk, node_id=node_id, form=request.POST, seen=request.POST.get("seen", "")
+    )
     still_editing = node_id if request.POST.get("action") else ""
     return _changed(request, flow, editing=still_editing)
 
 
 @staff_member_required
 @require_POST
+@_draft_edit
 def node_delete(request, pk: int, node_id: str):
-    flow = _editable(request, pk)
-    _node(flow, node_id)
-    flow.draft = editor.node_delete(flow.draft, node_id)
-    flow.save(update_fields=["draft", "updated_at"])
-    return _changed(request, flow)
+    return _changed(request, services.flow_draft_node_delete(flow_id=pk, node_id=node_id))
 
 
 @staff_member_required
 @require_POST
+@_draft_edit
 def node_move(request, pk: int, node_id: str):
-    flow = _editable(request, pk)
-    _node(flow, node_id)
-    flow.draft = editor.node_move(flow.draft, node_id, -1 if request.POST.get("step") == "up" else 1)
-    flow.save(update_fields=["draft", "updated_at"])
-    return _changed(request, flow)
+    step = -1 if request.POST.get("step") == "up" else 1
+    return _changed(request, services.flow_draft_node_move(flow_id=pk, node_id=node_id, step=step))
 
 
 @staff_member_required
@@ -147,7 +164,7 @@ def simulator(request, pk: int):
         elif action == "forward":
             simulation_fast_forward(simulation, **known)
         elif action == "event":
-            simulation_event(simulation, request.POST.get("event", "order_placed").strip()[:64], {}, **known)
+            simulation_event(simulation, request.POST.get("event", event_types.ORDER_PLACED).strip()[:64], {}, **known)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         problem = f"The draft cannot run yet ({error.__class__.__name__}): fix the errors the checks show."
         simulation = None
@@ -170,13 +187,6 @@ def _problems(error: ValidationError) -> str:
 def _editable(request, pk: int) -> Flow:
     _require(request, "flows.view_flow", "flows.change_flow")
     return get_object_or_404(Flow, pk=pk)
-
-
-def _node(flow: Flow, node_id: str) -> dict:
-    for node in (flow.draft or {}).get("nodes", []):
-        if isinstance(node, dict) and node.get("id") == node_id:
-            return node
-    raise Http404(f"no node {node_id!r} in this flow")
 
 
 def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
@@ -245,6 +255,7 @@ def _card(node: dict, ids: list, definitions, checks, runs_at: dict, editing: bo
         "checks": checks,
         "runs": runs_at.get(node.get("id"), 0),
         "editing": editing,
+        "seen": editor.node_fingerprint(node) if editing else "",
         "then": node.get("next") or node.get("else"),
     }
 
@@ -277,14 +288,15 @@ def versions(request, pk: int):
 
 @staff_member_required
 @require_POST
+@_draft_edit
 def revert(request, pk: int, number: int):
     """An older version becomes the draft again (publishing it makes a new version)."""
-    flow = _editable(request, pk)
-    version = get_object_or_404(flow.versions, number=number)
-    flow.draft = version.definition
-    flow.save(update_fields=["draft", "updated_at"])
+    try:
+        services.flow_draft_revert(flow_id=pk, number=number)
+    except FlowVersion.DoesNotExist:
+        raise Http404(f"this flow has no version {number}") from None
     messages.success(request, f"The draft is version {number} again; publish it to make it live.")
-    return redirect("flows:editor", pk=flow.pk)
+    return redirect("flows:editor", pk=pk)
 
 
 @staff_member_required
@@ -298,11 +310,10 @@ def results(request, pk: int):
 
 @staff_member_required
 @require_POST
+@_draft_edit
 def attribute_add(request, pk: int, node_id: str):
     """Create an attribute from a question's card and make the question save its answers there."""
-    flow = _editable(request, pk)
     _require(request, "conversations.add_attributedefinition")
-    node = _node(flow, node_id)
     options = [
         {"value": value.strip(), "label": value.strip().replace("_", " ").capitalize(), "synonyms": []}
         for value in request.POST.get("new_options", "").split(",")
@@ -315,12 +326,13 @@ def attribute_add(request, pk: int, node_id: str):
         options=options,
     )
     try:
-        conversations_services.attribute_definition_save(definition=definition)
+        flow = services.flow_draft_attribute_add(flow_id=pk, node_id=node_id, definition=definition)
+    except services.DraftConflict:
+        raise
     except ValidationError as error:
         messages.error(request, "The attribute was not made: " + "; ".join(error.messages))
+        flow = get_object_or_404(Flow, pk=pk)
     else:
-        flow.draft = editor.node_replace(flow.draft, node_id, {**node, "attribute": definition.key})
-        flow.save(update_fields=["draft", "updated_at"])
         messages.success(request, f"Made the attribute {definition.key}; the question saves its answers there.")
     return _changed(request, flow, editing=node_id)
 

@@ -40,6 +40,13 @@ class SegmentAdmin(admin.ModelAdmin):
             return redirect("admin:segments_segment_changelist")
         return redirect("segments:edit", pk=int(object_id))
 
+    def delete_model(self, request, obj):
+        services.segment_delete(segment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for segment in queryset:
+            services.segment_delete(segment=segment)
+
     def delete_view(self, request, object_id, extra_context=None):
         if request.method == "POST" and object_id.isascii() and object_id.isdecimal() and len(object_id) <= 12:
             segment = Segment.objects.filter(pk=int(object_id)).first()

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from conversations import event_types
 from conversations.models import AttributeDefinition
 
 from .rules import ATTRIBUTE_OPS, FIELD_CONDITIONS, MAX_DEPTH, rule_kind
@@ -141,7 +142,7 @@ def default_for_kind(kind: str, definitions: list[AttributeDefinition]) -> dict:
             return {"attribute": "", "op": "eq"}
         return {"attribute": first.key, "op": ATTRIBUTE_OPS[first.type][0]}
     if kind == "event":
-        return {"event": "order_placed", "op": "happened", "within_days": 30}
+        return {"event": event_types.ORDER_PLACED, "op": "happened", "within_days": 30}
     if kind == "engagement":
         return {"engagement": "replied", "op": "happened", "within_days": 30}
     if kind == "opted_in":

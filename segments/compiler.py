@@ -23,14 +23,13 @@ from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import HasKey, KeyTransform
 from django.utils import timezone
 
+from conversations import event_types
 from conversations.db import is_postgresql
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
 
 from .rules import FIELD_CONDITIONS, rule_kind
 
 SegmentRules = Callable[[int], Mapping | None]
-FLOW_ANSWER_EVENT = "flow_answer"  # written by flows for every matched answer
-LINK_CLICK_EVENT = "link_clicked"  # written by campaigns for every counted click
 COMPARISONS = {"gt", "gte", "lt", "lte"}
 
 
@@ -125,7 +124,7 @@ class RuleCompiler:
         cutoff = self.now - timedelta(days=rule["within_days"]) if rule.get("within_days") else None
         what = rule["engagement"]
         if what == "clicked":
-            rows = Event.objects.filter(subscriber_id=OuterRef("pk"), type=LINK_CLICK_EVENT)
+            rows = Event.objects.filter(subscriber_id=OuterRef("pk"), type=event_types.LINK_CLICKED)
             rows = rows.filter(occurred_at__gte=cutoff) if cutoff else rows
         elif what == "replied":
             rows = Message.objects.filter(subscriber_id=OuterRef("pk"), direction=Message.Direction.INBOUND)
@@ -141,7 +140,7 @@ class RuleCompiler:
         return found if rule["op"] == "happened" else ~found
 
     def _flow(self, rule) -> Q:
-        answers = Event.objects.filter(subscriber_id=OuterRef("pk"), type=FLOW_ANSWER_EVENT)
+        answers = Event.objects.filter(subscriber_id=OuterRef("pk"), type=event_types.FLOW_ANSWER)
         answers = answers.filter(self.json_test("properties", "flow", "eq", rule["flow"]))
         answers = answers.filter(self.json_test("properties", "question", "eq", rule["question"]))
         if "answer" in rule:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
+from conversations import event_types
 from conversations.attributes import clean_value
 from conversations.models import AttributeDefinition, ConsentEvent, Subscriber
 from conversations.time_zones import zone_names
@@ -586,11 +587,11 @@ def _describe_attribute(rule, definition) -> str:
 
 DATE_OP_WORDS = {"gt": "is after", "gte": "is on or after", "lt": "is before", "lte": "is on or before"}
 EVENT_NAMES = {
-    "order_placed": ("placed an order", "placed no order"),
-    "cart_abandoned": ("abandoned a cart", "abandoned no cart"),
-    "checkout_started": ("started a checkout", "started no checkout"),
-    "browse_abandoned": ("browsed without buying", "did not browse without buying"),
-    "link_clicked": ("clicked a link", "clicked no link"),
+    event_types.ORDER_PLACED: ("placed an order", "placed no order"),
+    event_types.CART_ABANDONED: ("abandoned a cart", "abandoned no cart"),
+    event_types.CHECKOUT_STARTED: ("started a checkout", "started no checkout"),
+    event_types.BROWSE_ABANDONED: ("browsed without buying", "did not browse without buying"),
+    event_types.LINK_CLICKED: ("clicked a link", "clicked no link"),
 }
 
 

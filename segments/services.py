@@ -5,6 +5,8 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from conversations import event_types
+
 from .models import Segment
 from .rules import RuleContext, rules_clean, segment_references
 
@@ -94,7 +96,12 @@ DEMO_SEGMENTS = [
     (
         "Size M never purchased",
         "Wear a medium and have not ordered yet.",
-        {"all": [{"attribute": "size", "op": "eq", "value": "M"}, {"event": "order_placed", "op": "not_happened"}]},
+        {
+            "all": [
+                {"attribute": "size", "op": "eq", "value": "M"},
+                {"event": event_types.ORDER_PLACED, "op": "not_happened"},
+            ]
+        },
     ),
     (
         "Prefers tiered offers",

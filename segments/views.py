@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from conversations import event_types
 from conversations.models import AttributeDefinition, ConsentEvent, Subscriber, Tag
 
 from . import services
@@ -34,7 +35,14 @@ from .rules import ATTRIBUTE_OPS, ENGAGEMENTS, EVENT_OPS, PROPERTY_OPS, attribut
 from .selectors import members_csv_lines, rules_english, rules_members
 
 PREVIEW_SIZE = 20
-KNOWN_EVENTS = ["order_placed", "cart_abandoned", "checkout_started", "browse_abandoned", "link_clicked", "flow_answer"]
+KNOWN_EVENTS = [
+    event_types.ORDER_PLACED,
+    event_types.CART_ABANDONED,
+    event_types.CHECKOUT_STARTED,
+    event_types.BROWSE_ABANDONED,
+    event_types.LINK_CLICKED,
+    event_types.FLOW_ANSWER,
+]
 
 
 def _require(request, *perms: str) -> None:

@@ -254,6 +254,13 @@ class SubscriberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         for formset in formsets:  # tags were saved by the service with the rest
             self.save_formset(request, form, formset, change=change)
 
+    def delete_model(self, request, obj):
+        services.subscriber_delete(subscriber=obj)
+
+    def delete_queryset(self, request, queryset):
+        for subscriber in queryset:
+            services.subscriber_delete(subscriber=subscriber)
+
     def get_deleted_objects(self, objs, request):
         # A subscriber's attribute history goes with them; it is append-only only while they exist.
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)

@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -10,9 +11,7 @@ from ..models import (
     AttributeDefinition,
     SignupForm,
 )
-from ..phones import country_calling_code
-
-RESERVED_SLUGS = {"embed", "preview", "stats"}  # /signup/<these>/ are Parley's own pages
+from . import services
 
 
 class SignupFormForm(forms.ModelForm):
@@ -43,53 +42,15 @@ class SignupFormForm(forms.ModelForm):
             "allowed_origins": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def clean_keyword(self):
-        keyword = self.cleaned_data["keyword"].strip().upper()
-        known = [word.strip().upper() for word in settings.SMS_SIGNUP_KEYWORDS]
-        if keyword not in known:
-            raise forms.ValidationError(
-                f"texting {keyword} would not sign anyone up: use one of {', '.join(known)} (SMS_SIGNUP_KEYWORDS)"
-            )
-        return keyword
-
-    def clean_question_attribute(self):
-        key = self.cleaned_data["question_attribute"].strip()
-        if key and not AttributeDefinition.objects.filter(key=key).exclude(options=[]).exists():
-            raise forms.ValidationError(f"no attribute with options is called {key!r}")
-        return key
-
-    def clean_allowed_origins(self):
-        """Origins as browsers send them: lower case, no default port, no path, no wildcard."""
-        origins = []
-        for line in self.cleaned_data["allowed_origins"].splitlines():
-            line = line.strip().rstrip("/").lower()
-            if not line:
-                continue
-            scheme, _, host = line.partition("://")
-            if scheme not in ("http", "https") or not host or "/" in host or "*" in host:
-                raise forms.ValidationError(f"{line!r} is not an origin: write https://shop.example.com (no path)")
-            host = host.removesuffix(":443") if scheme == "https" else host.removesuffix(":80")
-            origins.append(f"{scheme}://{host}")
-        return "\n".join(dict.fromkeys(origins))
-
-    def clean_slug(self):
-        slug = self.cleaned_data["slug"]
-        if slug in RESERVED_SLUGS:
-            raise forms.ValidationError(f"{slug!r} names one of Parley's own pages; choose another")
-        return slug
-
-    def clean_other_countries(self):
-        codes = self.cleaned_data["other_countries"].replace(",", " ").upper().split()
-        unknown = [code for code in codes if not country_calling_code(code)]
-        if unknown:
-            raise forms.ValidationError(f"not country codes such as CA or GB: {', '.join(unknown)}")
-        return " ".join(dict.fromkeys(codes))
-
-    def clean_country(self):
-        country = self.cleaned_data["country"].upper()
-        if not country_calling_code(country):
-            raise forms.ValidationError(f"{country!r} is not a country code such as US or GB")
-        return country
+    def clean(self):
+        """The sign-up form's rules, from the service that every writer goes through; each error on its field."""
+        cleaned = super().clean()
+        present = {name: cleaned[name] for name in services.SIGNUP_FORM_RULES if name in cleaned}
+        try:
+            cleaned.update(services.signup_form_rules(present))
+        except ValidationError as error:
+            self.add_error(None, error)  # a dict of errors: each goes on its field
+        return cleaned
 
 
 @admin.register(SignupForm)
@@ -113,6 +74,16 @@ class SignupFormAdmin(admin.ModelAdmin):
         }
         self._site = request.build_absolute_uri("/").rstrip("/")  # for the embed code's absolute address
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Through the services, so that the rules and the disclosure's versioning are the same for every writer."""
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.signup_form_update(form=obj, changes=changes)
+        else:
+            fields = {name: form.cleaned_data[name] for name in form.fields}
+            created = services.signup_form_create(fields=fields)
+            obj.pk, obj.disclosure_version, obj.created_at = created.pk, created.disclosure_version, created.created_at
 
     @admin.display(description="")
     def links(self, form):

@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from ..models import AttributeDefinition, SignupForm
+from .services import signup_form_create
 
 DEMO_DISCLOSURE = (
     "By signing up, you agree to receive recurring automated marketing text messages (e.g. cart reminders) from "
@@ -16,17 +17,21 @@ def signup_form_load() -> list[str]:
     if SignupForm.objects.filter(slug="welcome").exists():
         return []
     question = "gift_recipient" if AttributeDefinition.objects.filter(key="gift_recipient").exists() else ""
-    SignupForm.objects.create(
-        slug="welcome",
-        name="Welcome pop-up",
-        headline="Get 15% off your first order",
-        offer_text="Join our texts for new arrivals, restocks and members-only offers.",
-        disclosure=DEMO_DISCLOSURE.format(store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH),
-        question_attribute=question,
-        question_text="Who are you shopping for?" if question else "",
-        trigger="delay",
-        trigger_value=3,
-        allowed_origins="http://127.0.0.1:8000\nhttp://localhost:8000",
-        keyword=settings.SMS_SIGNUP_KEYWORDS[0].upper(),
+    signup_form_create(
+        fields={
+            "slug": "welcome",
+            "name": "Welcome pop-up",
+            "headline": "Get 15% off your first order",
+            "offer_text": "Join our texts for new arrivals, restocks and members-only offers.",
+            "disclosure": DEMO_DISCLOSURE.format(
+                store=settings.PARLEY_STORE_NAME, per_month=settings.SMS_MESSAGES_PER_MONTH
+            ),
+            "question_attribute": question,
+            "question_text": "Who are you shopping for?" if question else "",
+            "trigger": "delay",
+            "trigger_value": 3,
+            "allowed_origins": "http://127.0.0.1:8000\nhttp://localhost:8000",
+            "keyword": settings.SMS_SIGNUP_KEYWORDS[0].upper(),
+        }
     )
     return ["sign-up form: welcome (/demo/store/, /join/welcome/)"]

@@ -21,10 +21,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..models import AttributeChange, ConsentEvent, Message, SignupAttempt, SignupForm, SignupViews, Subscriber
-from ..phones import country_for_phone, normalize_phone
+from ..models import (
+    AttributeChange,
+    AttributeDefinition,
+    ConsentEvent,
+    Message,
+    SignupAttempt,
+    SignupForm,
+    SignupViews,
+    Subscriber,
+)
+from ..outbox import message_queue
+from ..phones import country_calling_code, country_for_phone, normalize_phone
 from ..services.compliance import compliance_text
-from ..services.messages import message_queue
 from ..services.subscribers import attributes_validate, subscriber_attributes_set, subscriber_create, subscriber_opt_in
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
@@ -307,4 +316,128 @@ def signup_view_count(form: SignupForm) -> None:
                 SignupViews.objects.filter(pk=row.pk).update(views=F("views") + 1)
 
 
-__all__ = ["SignupResult", "disclosure_proof", "signup_confirm", "signup_submit", "signup_view_count"]
+# --- The forms themselves -------------------------------------------------------------------------------------
+
+RESERVED_SLUGS = {"embed", "preview", "stats"}  # /signup/<these>/ are Parley's own pages
+
+
+def _keyword(value: str) -> str:
+    keyword = value.strip().upper()
+    known = [word.strip().upper() for word in settings.SMS_SIGNUP_KEYWORDS]
+    if keyword not in known:
+        raise ValidationError(
+            f"texting {keyword} would not sign anyone up: use one of {', '.join(known)} (SMS_SIGNUP_KEYWORDS)"
+        )
+    return keyword
+
+
+def _question_attribute(value: str) -> str:
+    key = value.strip()
+    if key and not AttributeDefinition.objects.filter(key=key).exclude(options=[]).exists():
+        raise ValidationError(f"no attribute with options is called {key!r}")
+    return key
+
+
+def _allowed_origins(value: str) -> str:
+    """Origins as browsers send them: lower case, no default port, no path, no wildcard."""
+    origins = []
+    for line in value.splitlines():
+        line = line.strip().rstrip("/").lower()
+        if not line:
+            continue
+        scheme, _, host = line.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host or "*" in host:
+            raise ValidationError(f"{line!r} is not an origin: write https://shop.example.com (no path)")
+        host = host.removesuffix(":443") if scheme == "https" else host.removesuffix(":80")
+        origins.append(f"{scheme}://{host}")
+    return "\n".join(dict.fromkeys(origins))
+
+
+def _slug(value: str) -> str:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"{value!r} names one of Parley's own pages; choose another")
+    return value
+
+
+def _other_countries(value: str) -> str:
+    codes = value.replace(",", " ").upper().split()
+    unknown = [code for code in codes if not country_calling_code(code)]
+    if unknown:
+        raise ValidationError(f"not country codes such as CA or GB: {', '.join(unknown)}")
+    return " ".join(dict.fromkeys(codes))
+
+
+def _country(value: str) -> str:
+    country = value.upper()
+    if not country_calling_code(country):
+        raise ValidationError(f"{country!r} is not a country code such as US or GB")
+    return country
+
+
+# The rules of the fields that have one beyond the model's own (lengths, choices, a slug's characters).
+SIGNUP_FORM_RULES = {
+    "slug": _slug,
+    "keyword": _keyword,
+    "question_attribute": _question_attribute,
+    "allowed_origins": _allowed_origins,
+    "other_countries": _other_countries,
+    "country": _country,
+}
+
+
+def signup_form_rules(fields: dict) -> dict:
+    """The given fields of a sign-up form as they are stored, or a ValidationError naming each wrong field."""
+    cleaned, errors = dict(fields), {}
+    for name, rule in SIGNUP_FORM_RULES.items():
+        if name not in fields:
+            continue
+        if not isinstance(fields[name], str):
+            errors[name] = [f"{name} must be text"]
+            continue
+        try:
+            cleaned[name] = rule(fields[name])
+        except ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def signup_form_create(*, fields: dict) -> SignupForm:
+    """Check a new sign-up form's fields and save it, its disclosure as version 1."""
+    form = SignupForm(**signup_form_rules(fields))
+    form.full_clean()
+    form.save()
+    return form
+
+
+def signup_form_update(*, form: SignupForm, changes: dict) -> SignupForm:
+    """Check and save changes to a sign-up form; a new wording of its disclosure becomes its next version.
+
+    Only the fields in `changes` change. The row is locked while the wording saved last is compared, so two people
+    saving at once make two versions, and consent records always name the version they were given under.
+    """
+    changes = signup_form_rules(changes)
+    with transaction.atomic():
+        saved = SignupForm.objects.select_for_update().get(pk=form.pk)
+        new_wording = "disclosure" in changes and changes["disclosure"] != saved.disclosure
+        for name, value in changes.items():
+            setattr(saved, name, value)
+        saved.disclosure_version += 1 if new_wording else 0
+        saved.full_clean()
+        saved.save()
+    for name in [*changes, "disclosure_version", "updated_at"]:
+        setattr(form, name, getattr(saved, name))
+    return form
+
+
+__all__ = [
+    "SignupResult",
+    "disclosure_proof",
+    "signup_confirm",
+    "signup_form_create",
+    "signup_form_rules",
+    "signup_form_update",
+    "signup_submit",
+    "signup_view_count",
+]

@@ -1,0 +1,29 @@
+"""The types of `Event` rows: what a subscriber did, named once.
+
+Whoever observes a behaviour writes it as an event (through `conversations.services.event_record`), and segments
+and flows read it by type, so that segments never import the app that observed it. Python code names a type by
+the constant below; flow definitions (JSON), the API and the segment rules spell it as the string it holds. A store
+may send types of its own through the API: `KNOWN` holds the ones Parley itself writes or reacts to.
+"""
+
+ORDER_PLACED = "order_placed"  # the store took an order (API, store webhooks); campaigns credit its revenue
+CART_ABANDONED = "cart_abandoned"  # a cart was left without checking out (the store tells us)
+CHECKOUT_STARTED = "checkout_started"  # a checkout was begun (the store tells us)
+BROWSE_ABANDONED = "browse_abandoned"  # products were looked at and none put in a cart (the store tells us)
+PRODUCT_VIEWED = "product_viewed"  # a product page was viewed (the store tells us)
+LINK_CLICKED = "link_clicked"  # a person (not a link-preview bot) opened a campaign's short link (campaigns)
+FLOW_ANSWER = "flow_answer"  # a flow's question was answered (flows): properties flow, question, answer
+AGENT_HANDOFF = "agent_handoff"  # a flow handed the shopper to a person in the inbox (flows)
+
+KNOWN = frozenset(
+    {
+        ORDER_PLACED,
+        CART_ABANDONED,
+        CHECKOUT_STARTED,
+        BROWSE_ABANDONED,
+        PRODUCT_VIEWED,
+        LINK_CLICKED,
+        FLOW_ANSWER,
+        AGENT_HANDOFF,
+    }
+)
