@@ -1,4 +1,4 @@
-"""Every write of the flows app: publishing, starting and advancing runs, applying the engine's effects.
+"""Runs: starting and advancing them, pausing them while a person talks, ending them, applying the engine's effects.
 
 The engine (flows/engine.py) decides; these functions load what it needs, call it, and apply its effects in
 one transaction: texts through the send gate (conversations.outbox.message_queue), answers through the
@@ -10,17 +10,13 @@ One live run per subscriber. A second trigger while a run is live:
 """
 
 import contextvars
-import json
 import logging
 import random
-import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from conversations import event_types, outbox
@@ -29,193 +25,16 @@ from conversations.inbox.services import conversation_open
 from conversations.models import AttributeDefinition, Conversation, Event, Message, Subscriber, Tag
 from conversations.params import whole_number
 from conversations.phones import default_time_zone_for_phone, normalize_phone
-from conversations.texts import normalize_keyword
-from segments.compiler import rules_queryset
-from segments.models import Segment
-from segments.rules import rules_expanded
 
-from . import definition as flow_definition
-from . import editor, engine, matching
-from .matching import Option
-from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
+from .. import engine, matching
+from ..matching import Option
+from ..models import Flow, FlowResult, FlowRun, OfferCode
 
 log = logging.getLogger(__name__)
 DUE_BATCH = 500
 
 # Triggers that skip a subscriber who is in another run; the others (keyword, api, manual) replace that run.
 WAIT_WHEN_BUSY = {"opt_in", "event", "flow", "segment"}
-
-
-# --- Definitions and publishing ------------------------------------------------------------------------------
-
-
-def attribute_specs() -> dict[str, dict]:
-    return {d.key: {"type": d.type, "label": d.label, "options": d.options} for d in AttributeDefinition.objects.all()}
-
-
-def flow_definition_check(definition) -> None:
-    """Raise a ValidationError listing every problem of a definition, each naming its node and field."""
-    found = flow_definition.problems(definition, attribute_specs())
-    if found:
-        raise ValidationError({"definition": found})
-
-
-def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> FlowVersion:
-    """Check and publish a definition (the flow's draft by default) as the flow's next version; activate it."""
-    with transaction.atomic():
-        # One publisher at a time numbers the versions, and the draft published is the one saved last, not the one
-        # this caller loaded before an editor's change.
-        locked = Flow.objects.select_for_update().get(pk=flow.pk)
-        return _publish(flow, locked.draft if definition is None else definition, user)
-
-
-def _publish(flow: Flow, definition, user) -> FlowVersion:
-    flow_definition_check(definition)
-    itself = {str(flow.pk), flow.name}
-    circles = [n["id"] for n in definition["nodes"] if n["type"] == "start_flow" and str(n.get("flow")) in itself]
-    if circles:
-        raise ValidationError(
-            {"definition": [f"node {node_id}: flow: it starts the flow it is in, forever" for node_id in circles]}
-        )
-    keywords = sorted({normalize_keyword(word).replace(" ", "") for word in flow.keywords if normalize_keyword(word)})
-    if flow.trigger == Flow.Trigger.KEYWORD:
-        if not keywords:
-            raise ValidationError({"keywords": ["a keyword flow needs at least one keyword"]})
-        clashes = [
-            (other.name, word)
-            for other in Flow.objects.filter(status=Flow.Status.ACTIVE, trigger=Flow.Trigger.KEYWORD).exclude(
-                pk=flow.pk
-            )
-            for word in other.keywords
-            if word in keywords
-        ]
-        if clashes:
-            raise ValidationError(
-                {"keywords": [f"{word!r} already starts the active flow {name!r}" for name, word in clashes]}
-            )
-    number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    version = FlowVersion.objects.create(flow=flow, number=number, definition=definition, published_by=user)
-    flow.keywords, flow.status, flow.draft = keywords, Flow.Status.ACTIVE, definition
-    flow.save(update_fields=["keywords", "status", "draft", "updated_at"])
-    return version
-
-
-def flow_create(*, fields: dict) -> Flow:
-    """Save a new flow from its settings (and a draft, which given whole must be a valid definition); not published."""
-    if "draft" in fields:
-        flow_definition_check(fields["draft"])
-    flow = Flow(**fields)
-    flow.full_clean()
-    flow.save()
-    return flow
-
-
-def flow_update(*, flow: Flow, changes: dict) -> Flow:
-    """Save changes to a flow's settings (a draft given whole must be valid), only those fields, with its row locked.
-
-    The fields not in `changes` keep what is saved: a change of a flow's settings leaves a draft that the builder
-    changed meanwhile as it is.
-    """
-    if "draft" in changes:
-        flow_definition_check(changes["draft"])
-    with transaction.atomic():
-        saved = Flow.objects.select_for_update().get(pk=flow.pk)
-        for name, value in changes.items():
-            setattr(saved, name, value)
-        saved.full_clean()
-        saved.save(update_fields=[*changes, "updated_at"])
-    for name in [*changes, "updated_at"]:
-        setattr(flow, name, getattr(saved, name))
-    return flow
-
-
-# --- Editing the draft -----------------------------------------------------------------------------------------
-#
-# Every change of the builder is made on the draft as it is in the database, with the flow's row locked: two
-# editors saving at once queue up, and the second change applies on top of the first. Only a card saved from a
-# form older than the node (someone else saved that node meanwhile), or a change to a node someone else deleted,
-# is refused with a DraftConflict, since applying it would silently undo the other person's work.
-
-
-class DraftConflict(ValidationError):
-    """A draft change that another editor's change overtook; nothing was saved."""
-
-    def __init__(self, message: str, *, node: str = ""):
-        super().__init__(message)
-        self.node = node  # the node whose card to open again, showing the other editor's version ("" for none)
-
-
-@contextmanager
-def _draft_locked(flow_id: int):
-    """The flow with its row locked, its draft saved on leaving (not when the block raises); Flow.DoesNotExist
-    for a flow that is not there."""
-    with transaction.atomic():
-        flow = Flow.objects.select_for_update().get(pk=flow_id)
-        yield flow
-        flow.save(update_fields=["draft", "updated_at"])
-
-
-def _draft_node(flow: Flow, node_id: str) -> dict:
-    for node in (flow.draft or {}).get("nodes", []):
-        if isinstance(node, dict) and node.get("id") == node_id:
-            return node
-    raise DraftConflict(
-        f"There is no node {node_id} in the draft any more (someone may have deleted it while you had it open): "
-        "nothing was changed."
-    )
-
-
-def flow_draft_node_add(*, flow_id: int, node_type: str, after: str | None = None) -> tuple[Flow, str]:
-    """Add a new node of a type after `after` (or last) to the flow's draft; return the flow and the node's id."""
-    with _draft_locked(flow_id) as flow:
-        flow.draft, node_id = editor.node_add(flow.draft, node_type, after=after)
-    return flow, node_id
-
-
-def flow_draft_node_save(*, flow_id: int, node_id: str, form, seen: str = "") -> Flow:
-    """Save a card's form (a QueryDict) into its node, refused if the node changed since the card showed `seen`."""
-    with _draft_locked(flow_id) as flow:
-        node = _draft_node(flow, node_id)
-        if seen and seen != editor.node_fingerprint(node):
-            raise DraftConflict(
-                f"Someone else saved {node_id} while you were editing it, so your changes were not saved: "
-                "the card shows their version now; make your change again.",
-                node=node_id,
-            )
-        flow.draft = editor.node_replace(flow.draft, node_id, editor.node_from_form(node, form))
-    return flow
-
-
-def flow_draft_node_delete(*, flow_id: int, node_id: str) -> Flow:
-    """Delete a node from the flow's draft; what pointed at it points nowhere (the checks say so)."""
-    with _draft_locked(flow_id) as flow:
-        _draft_node(flow, node_id)
-        flow.draft = editor.node_delete(flow.draft, node_id)
-    return flow
-
-
-def flow_draft_node_move(*, flow_id: int, node_id: str, step: int) -> Flow:
-    """Move a node's card up (-1) or down (+1) in the flow's draft."""
-    with _draft_locked(flow_id) as flow:
-        _draft_node(flow, node_id)
-        flow.draft = editor.node_move(flow.draft, node_id, step)
-    return flow
-
-
-def flow_draft_attribute_add(*, flow_id: int, node_id: str, definition: AttributeDefinition) -> Flow:
-    """Create an attribute (checked by conversations) and make the question `node_id` save its answers there."""
-    with _draft_locked(flow_id) as flow:
-        node = _draft_node(flow, node_id)
-        conversations.attribute_definition_save(definition=definition)
-        flow.draft = editor.node_replace(flow.draft, node_id, {**node, "attribute": definition.key})
-    return flow
-
-
-def flow_draft_revert(*, flow_id: int, number: int) -> Flow:
-    """Make a published version the flow's draft again (FlowVersion.DoesNotExist for a number it never had)."""
-    with _draft_locked(flow_id) as flow:
-        flow.draft = flow.versions.get(number=number).definition
-    return flow
 
 
 # --- The engine's view of a subscriber -------------------------------------------------------------------------
@@ -500,99 +319,6 @@ def runs_pause_check(now: datetime | None = None) -> str:
     return f"resumed {resumed}, paused {paused}"
 
 
-# --- Starting a flow for a segment --------------------------------------------------------------------------
-
-LAUNCH_BATCH = 200
-
-
-def flow_launch(*, flow: Flow, segment, user=None) -> FlowLaunch:
-    """Queue the start of `flow` for every member of `segment` as of now; the worker starts the runs in batches."""
-    if flow.status != Flow.Status.ACTIVE or flow.live_version is None:
-        raise ValidationError(f"{flow.name} is not active: publish it before starting it for a segment")
-    now = timezone.now()
-    # The audience is fixed now: the rules are copied with the segments they use written out in full.
-    rules = rules_expanded(
-        segment.rules, lambda pk: Segment.objects.filter(pk=pk).values_list("rules", flat=True).first()
-    )
-    audience = rules_queryset(rules, now=now).count()
-    try:
-        with transaction.atomic():
-            launch = FlowLaunch.objects.create(
-                flow=flow,
-                segment=segment,
-                segment_name=segment.name,
-                rules=rules,
-                audience=audience,
-                requested_by=user,
-                created_at=now,
-            )
-    except IntegrityError:  # a second click while the first launch is still going
-        raise ValidationError(f"{flow.name} is already being started for {segment.name}") from None
-    if settings.SMS_KICK_WORKER:
-        from django_q.tasks import async_task
-
-        transaction.on_commit(lambda: async_task("flows.tasks.launches_process", task_name="start flow for segment"))
-    return launch
-
-
-def launches_process_due(max_seconds: float = 25.0, batch_size: int = LAUNCH_BATCH) -> int:
-    """Start runs for queued launches, a batch per transaction with its cursor, until done or out of time."""
-    deadline = time.monotonic() + max_seconds
-    started = 0
-    while True:
-        with transaction.atomic():
-            launch = (
-                FlowLaunch.objects.filter(status=FlowLaunch.Status.QUEUED)
-                .select_for_update(skip_locked=True)
-                .select_related("flow")
-                .order_by("id")
-                .first()
-            )
-            if launch is None:
-                return started
-            started += _launch_batch(launch, batch_size)
-        if time.monotonic() >= deadline:
-            return started
-
-
-def _launch_batch(launch: FlowLaunch, batch_size: int) -> int:
-    flow = launch.flow
-    if flow.status != Flow.Status.ACTIVE or flow.live_version is None:
-        return _launch_end(launch, FlowLaunch.Status.CANCELLED, f"{flow.name} was deactivated")
-    try:
-        members = rules_queryset(launch.rules, now=launch.created_at)
-    except ValidationError as error:
-        return _launch_end(launch, FlowLaunch.Status.CANCELLED, "; ".join(error.messages))
-    batch = list(
-        members.filter(pk__gt=launch.last_subscriber_id, created_at__lte=launch.created_at)
-        .order_by("pk")
-        .prefetch_related("tags")[:batch_size]
-    )
-    started = 0
-    for subscriber in batch:
-        try:
-            with transaction.atomic():  # one shopper's failure must not stop the launch for everyone
-                if run_start(flow=flow, subscriber=subscriber, trigger="segment") is not None:
-                    started += 1
-        except Exception:  # noqa: BLE001 - logged and counted as skipped; the cursor moves on
-            log.exception("launch %s: could not start %s for subscriber %s", launch.pk, flow.name, subscriber.pk)
-    launch.started += started
-    launch.skipped += len(batch) - started
-    if batch:
-        launch.last_subscriber_id = batch[-1].pk
-    if len(batch) < batch_size:
-        _launch_end(launch, FlowLaunch.Status.DONE, "")
-    else:
-        launch.save(update_fields=["started", "skipped", "last_subscriber_id"])
-    return started
-
-
-def _launch_end(launch: FlowLaunch, status: str, reason: str) -> int:
-    launch.status, launch.end_reason, launch.finished_at = status, reason, timezone.now()
-    launch.save(update_fields=["status", "end_reason", "finished_at", "started", "skipped", "last_subscriber_id"])
-    return 0
-
-
 def runs_end_for(*, subscriber: Subscriber, reason: str) -> int:
     """End the subscriber's live runs (STOP ends everything)."""
     now = timezone.now()
@@ -751,99 +477,3 @@ def _claim_offer(pool: str, subscriber: Subscriber, run: FlowRun, now: datetime)
 
 def _parse(value: str | None):
     return datetime.fromisoformat(value) if value else None
-
-
-# --- Templates ----------------------------------------------------------------------------------------------
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "flow_templates"
-
-
-def flow_templates_load() -> list[str]:
-    """Create and publish the shipped flow templates that are missing (by name); return the names added."""
-    added = []
-    for path in sorted(TEMPLATES_DIR.glob("*.json")):
-        template = json.loads(path.read_text())
-        if Flow.objects.filter(name=template["name"]).exists():
-            continue
-        flow, _ = flow_import(data=template)
-        flow_publish(flow=flow)
-        added.append(flow.name)
-    return added
-
-
-EXPORT_FORMAT = "parley.flow/1"
-EXPORT_FIELDS = ["name", "description", "trigger", "keywords", "event_type", "event_filter", "reentry", "reentry_days"]
-
-
-def flow_export(flow: Flow) -> dict:
-    """The flow as a JSON document a store can keep in version control and import again."""
-    live = flow.live_version
-    return {
-        "format": EXPORT_FORMAT,
-        **{name: getattr(flow, name) for name in EXPORT_FIELDS},
-        "published_version": live.number if live else None,
-        "definition": flow.draft,
-    }
-
-
-def _import_fields(data) -> dict:
-    """The fields of an exported flow, checked; a ValidationError names each wrong one."""
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["an exported flow is a JSON object"]})
-    errors: dict[str, list[str]] = {}
-
-    def text(name: str, max_length: int, required: bool = False) -> str:
-        value = data.get(name, "")
-        if not isinstance(value, str) or "\x00" in value or len(value) > max_length or (required and not value.strip()):
-            errors[name] = [
-                f"{name} must be text of at most {max_length} characters" + (", not empty" if required else "")
-            ]
-            return ""
-        return value.strip()
-
-    fields = {
-        "name": text("name", 120, required=True),
-        "description": text("description", 2000),
-        "event_type": text("event_type", 64),
-        "trigger": data.get("trigger", Flow.Trigger.MANUAL),
-        "reentry": data.get("reentry", Flow.Reentry.ALWAYS),
-        "keywords": data.get("keywords", []),
-        "event_filter": data.get("event_filter", {}),
-        "reentry_days": data.get("reentry_days", 0),
-        "definition": data.get("definition"),
-    }
-    for name, choices in (("trigger", Flow.Trigger.values), ("reentry", Flow.Reentry.values)):
-        if fields[name] not in choices:
-            errors[name] = [f"{name} must be one of {', '.join(choices)} (got {fields[name]!r})"]
-    keywords = fields["keywords"]
-    if not isinstance(keywords, list) or not all(isinstance(word, str) and 0 < len(word) <= 32 for word in keywords):
-        errors["keywords"] = ["keywords must be a list of words"]
-    if not isinstance(fields["event_filter"], dict):
-        errors["event_filter"] = ["event_filter must be an object of property values"]
-    days = fields["reentry_days"]
-    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
-        errors["reentry_days"] = ["reentry_days must be a whole number of days from 0 to 3650"]
-    if fields["definition"] is None:
-        errors["definition"] = ["the definition is missing"]
-    if errors:
-        raise ValidationError(errors)
-    return fields
-
-
-def flow_import(*, data: dict) -> tuple[Flow, bool]:
-    """Check an exported flow and save it as a draft: the flow of that name gets a new draft, or a new flow is made.
-
-    Nothing is published; every problem is named (`definition`: by node and field). Returns (flow, created).
-    """
-    fields = _import_fields(data)
-    definition = fields.pop("definition")
-    flow_definition_check(definition)
-    with transaction.atomic():
-        flow = Flow.objects.select_for_update().filter(name=fields["name"]).order_by("id").first()
-        created = flow is None
-        flow = flow or Flow(status=Flow.Status.DRAFT)
-        for name, value in fields.items():
-            setattr(flow, name, value)
-        flow.draft = definition
-        flow.save()
-    return flow, created
