@@ -58,8 +58,8 @@ from campaigns.fanout import BUCKET_STEP, BUCKETS
 from campaigns.models import Campaign, Recipient, Variant
 from campaigns.template import CHECK_LENGTH
 from conversations.models import Message, SenderPace, Subscriber
+from conversations.outbox import gate_rules, messages_cancel, outbox_send_due
 from conversations.phones import time_zones_for_phone
-from conversations.services import gate_rules, outbox_send_due
 from conversations.sms import windows
 from conversations.sms.providers import SendResult
 from segments.models import Segment
@@ -78,7 +78,7 @@ BODY = (
     "Reply STOP to opt out"
 )
 SENDER_MPS = 100  # a short code's rate
-SENDER_POLL = 0.2  # seconds: as a lingering sender (conversations.services.messages.LINGER_POLL)
+SENDER_POLL = 0.2  # seconds: as a lingering sender (conversations.outbox.LINGER_POLL)
 FIRST_SEND_LIMIT = 2.0  # seconds
 FIRST_SEND_WAIT = 120.0  # seconds the sender waits for a first text before giving up
 OPEN_FOR_AT_LEAST = timedelta(minutes=20)  # the first chunk's window must stay open this long
@@ -221,9 +221,8 @@ def _prepare() -> None:
     _delete_bench_campaigns()
     Segment.objects.filter(name__startswith=NAME).delete()
     # What earlier benchmarks left in the outbox (B1 queues replies) would be sent before the campaign.
-    Message.objects.filter(direction="outbound", status__in=["queued", "sending"]).update(
-        status="failed", error_code="bench_cleanup", claimed_until=None
-    )
+    for origin in Message.Origin.values:  # a text already handed over is left to its worker's lease
+        messages_cancel(origin=origin, code="bench_cleanup", reason="left in the outbox by an earlier run")
     _vacuum()
 
 

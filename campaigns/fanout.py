@@ -3,8 +3,9 @@
 Each chunk is one transaction that holds the campaign's row lock:
 1. `INSERT … SELECT` the audience members among the next subscriber ids into `Recipient` (unique per campaign and
    subscriber), each with a bucket (0-9999) from their id that decides holdout, test share and variant;
-2. `INSERT … SELECT` a queued `Message` for each of them whose variant is known, the body personalised by one SQL
-   expression (campaigns/template.py), `origin_id` = the recipient's id (unique: a recipient is texted once);
+2. queue a text for each of them whose variant is known, in one `INSERT … SELECT` that the outbox runs
+   (`messages_queue_select`), the body personalised by one SQL expression (campaigns/template.py), `origin_id` =
+   the recipient's id (unique: a recipient is texted once);
 3. move the campaign's cursor past the chunk.
 
 A worker killed mid-chunk rolls the whole chunk back; the next one starts from the cursor, so nobody is missed
@@ -26,8 +27,9 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from conversations.db import json_parameter_sql
 from conversations.models import Message, Subscriber
-from conversations.services import outbox_kick
+from conversations.outbox import messages_queue_select
 
 from . import selectors, services
 from . import template as text_template
@@ -92,8 +94,6 @@ def campaign_fanout(campaign_id: int, *, deadline: float | None = None, chunks: 
                 _finish(campaign)
                 break
             queued += step
-            if step:
-                transaction.on_commit(outbox_kick)
     return queued
 
 
@@ -242,35 +242,26 @@ def _insert_messages(campaign: Campaign, where: str, where_params: list, variant
     segments_sql, segments_params = _by_variant([(pk, "%s", [value]) for pk, value in segments])
     encoding_sql, encoding_params = _by_variant([(pk, "%s", [value]) for pk, value in encodings])
     not_before_sql, not_before_params = _not_before(campaign, where, where_params)
-    media = "CAST(%s AS jsonb)" if vendor == "postgresql" else "%s"
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sql = f"""
-        INSERT INTO {Message._meta.db_table} (
-            subscriber_id, direction, sender, body, media_urls, status, segments, encoding, error_code,
-            error_message, origin, origin_id, purpose, not_before, hold_reason, attempts, claim, created_at, updated_at
-        )
-        SELECT r.subscriber_id, 'outbound', %s, {body_sql}, {media}, 'queued', {segments_sql}, {encoding_sql}, '',
-            '', 'campaign', r.id, 'marketing', {not_before_sql}, '', 0, '', %s, %s
-        FROM {Recipient._meta.db_table} r JOIN {Subscriber._meta.db_table} s ON s.id = r.subscriber_id
-        WHERE r.campaign_id = %s AND {where}
-        ON CONFLICT DO NOTHING
-    """
+    media = json_parameter_sql()
     media_json = json.dumps([campaign.media_url] if campaign.media_url else [])
-    params = [
-        settings.SMS_SENDER,
-        *body_params,
-        media_json,
-        *segments_params,
-        *encoding_params,
-        *not_before_params,
-        now,
-        now,
-        campaign.pk,
-        *where_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    # The outbox writes the rows (queued, nothing tried yet) and wakes a sender once the chunk commits.
+    return messages_queue_select(
+        columns={
+            "subscriber_id": ("r.subscriber_id", []),
+            "sender": ("%s", [settings.SMS_SENDER]),
+            "body": (body_sql, body_params),
+            "media_urls": (media, [media_json]),
+            "segments": (segments_sql, segments_params),
+            "encoding": (encoding_sql, encoding_params),
+            "origin": ("%s", [Message.Origin.CAMPAIGN]),
+            "origin_id": ("r.id", []),  # a recipient is texted once (a unique index on the campaign's origin ids)
+            "purpose": ("%s", [Message.Purpose.MARKETING]),
+            "not_before": (not_before_sql, not_before_params),
+        },
+        source=f"{Recipient._meta.db_table} r JOIN {Subscriber._meta.db_table} s ON s.id = r.subscriber_id "
+        f"WHERE r.campaign_id = %s AND {where}",
+        source_params=[campaign.pk, *where_params],
+    )
 
 
 def _by_variant(items: list[tuple[int, str, list]]) -> tuple[str, list]:

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from conversations.models import Subscriber
+from conversations.outbox import SendRefused
 from conversations.params import whole_number
-from conversations.services import SendRefused
 from conversations.texts import count_summary, non_gsm7_characters
 from segments.models import Segment
 

@@ -15,7 +15,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from . import services
+from . import outbox, services
 from .filters import ConversationFilter, MessageFilter, SubscriberFilter
 from .inbox import services as inbox_services
 from .models import AttributeDefinition, ConsentEvent, Conversation, Event, Message, Subscriber, Tag
@@ -213,10 +213,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if subscriber is None:
             raise ValidationError({"subscriber": ["no subscriber has this id"]})
         try:
-            message = services.message_queue(
+            message = outbox.message_queue(
                 subscriber=subscriber, **fields, origin=Message.Origin.AGENT, sent_by=request.user
             )
-        except services.SendRefused as refused:
+        except outbox.SendRefused as refused:
             raise SendRefusedError({"detail": refused.reason, "code": refused.code}) from None
         except DjangoValidationError as error:
             raise as_api_error(error) from None
@@ -353,7 +353,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             message = inbox_services.conversation_reply(
                 conversation=conversation, body=data.validated_data["body"], user=request.user
             )
-        except services.SendRefused as refused:
+        except outbox.SendRefused as refused:
             raise SendRefusedError({"detail": refused.reason, "code": refused.code}) from None
         except DjangoValidationError as error:
             raise as_api_error(error) from None

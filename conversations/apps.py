@@ -9,7 +9,7 @@ class ConversationsConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from . import checks  # noqa: F401 - registers the system checks
-        from .services.messages import outbox_kick_if_claimed
+        from .outbox import outbox_kick_if_claimed
 
         # A worker process that replaces a killed one wakes a sender for the texts the dead one had claimed.
         post_spawn.connect(outbox_kick_if_claimed, dispatch_uid="conversations.outbox_kick_if_claimed")

@@ -5,8 +5,7 @@ import logging
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .services import outbox_send_due
-from .services.messages import SENDER_LINGER
+from .outbox import SENDER_LINGER, outbox_send_due
 
 log = logging.getLogger(__name__)
 

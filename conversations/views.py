@@ -13,7 +13,7 @@ from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from twilio.request_validator import RequestValidator
 
-from . import services
+from . import outbox, services
 from .params import whole_number
 from .sms import twilio_params
 
@@ -126,7 +126,7 @@ def twilio_status(request):
     if problem:
         return _not_twilios(problem)
     message_id = request.GET.get("message", "")
-    services.message_status_report(
+    outbox.message_status_report(
         provider_message_id=data["MessageSid"],
         provider_status=data.get("MessageStatus") or data.get("SmsStatus", ""),
         error_code=data.get("ErrorCode", ""),

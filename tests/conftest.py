@@ -121,7 +121,7 @@ class RecordingConsole:
         return self.buffer.getvalue()
 
     def send_due(self):
-        from conversations.services import outbox_send_due
+        from conversations.outbox import outbox_send_due
 
         return outbox_send_due(max_seconds=5, provider=self.provider)
 

@@ -29,7 +29,8 @@ from twilio.request_validator import RequestValidator
 
 from config.logging import RedactPersonalData, redact
 from conversations.models import AttributeDefinition, Message, Subscriber
-from conversations.services import message_queue, outbox_send_due, subscriber_attributes_set
+from conversations.outbox import message_queue, outbox_send_due
+from conversations.services import subscriber_attributes_set
 from conversations.sms.providers import ProviderError
 from tests.logscan import SENTINEL_BODY, SENTINEL_EMAIL, SENTINEL_PHONE, leaks
 

@@ -253,7 +253,7 @@ DUE_WORK = [
     "flows.services.launches_process_due",
     "flows.services.runs_pause_check",
     "campaigns.fanout.campaigns_fanout_due",
-    "conversations.services.outbox_send_due",
+    "conversations.outbox.outbox_send_due",
     "conversations.helpdesk.services.helpdesk_deliver_due",
     "commerce.services.webhook_bodies_expire",
 ]

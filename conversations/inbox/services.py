@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ..helpdesk.services import helpdesk_notify
 from ..models import CannedResponse, Conversation, ConversationNote, Message, Subscriber
-from ..services.messages import message_queue
+from ..outbox import message_queue
 from ..signals import conversation_closed, conversation_opened, send_isolated
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from ..attributes import clean_value
 from ..models import AttributeChange, AttributeDefinition, CannedResponse, ConsentEvent, Conversation, Subscriber
+from ..outbox import SendRefused
 from ..phones import normalize_phone
-from ..services import SendRefused, subscriber_attributes_set, subscriber_opt_out
+from ..services import subscriber_attributes_set, subscriber_opt_out
 from ..sms import gate
 from ..sms.encoding import count_summary
 from . import selectors, services

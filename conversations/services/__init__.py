@@ -1,7 +1,8 @@
 """Every write and side effect of `conversations`, as named functions (see architecture.md).
 
+Outbound texts have their own package, conversations/outbox/ (queue, hold, release, cancel, send, reports).
+
 subscribers.py  subscribers, attributes, consent
-messages.py     the outbox, the send gate around it, the sending worker, delivery reports
 inbound.py      inbound texts: stored first, keywords, then the handler chain
 events.py       events (orders, carts…), recorded once
 compliance.py   the compliance texts (program terms, HELP, opt-out confirmation) with the store's details
@@ -12,5 +13,4 @@ from .api_tokens import *  # noqa: F403
 from .compliance import *  # noqa: F403
 from .events import *  # noqa: F403
 from .inbound import *  # noqa: F403
-from .messages import *  # noqa: F403
 from .subscribers import *  # noqa: F403

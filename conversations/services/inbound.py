@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import ConsentEvent, Message, Subscriber
+from ..outbox import SendRefused, message_queue
 from ..phones import default_time_zone_for_phone, normalize_phone
 from ..signals import send_isolated, subscriber_opted_in
 from ..sms import keywords
 from .compliance import compliance_text
-from .messages import SendRefused, message_queue
 from .subscribers import subscriber_opt_in, subscriber_opt_out
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def _process(message: Message, subscriber: Subscriber) -> tuple[InboundResult, E
                 _run_handlers(inbound)
     except Exception as error:  # noqa: BLE001 - the text must be kept whatever went wrong
         log.exception("inbound text %s was stored but its processing failed", message.pk)
-        Message.objects.filter(pk=message.pk).update(processed_at=None, attempts=F("attempts") + 1)
+        Message.objects.inbound().filter(pk=message.pk).update(processed_at=None, attempts=F("attempts") + 1)
         message.processed_at = None
         return InboundResult(message=message, subscriber=subscriber, replies=[], created=True), error
     # The subscriber as the handlers left them, and every text queued in answer, whoever queued it.

@@ -13,11 +13,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .. import attributes as attribute_rules
-from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Message, Subscriber, Tag
+from ..models import AttributeChange, AttributeDefinition, ConsentEvent, Subscriber, Tag
+from ..outbox import OPTED_OUT, OPTED_OUT_REASON, messages_cancel
 from ..phones import default_time_zone_for_phone, normalize_phone_field
 from ..signals import send_isolated, subscriber_opted_out
 from ..time_zones import zone_names
@@ -308,25 +308,9 @@ def subscriber_opt_out(
         subscriber.opted_out_at = at
         subscriber.save(update_fields=["status", "opted_out_at", "updated_at"])
         event = _consent_record(subscriber, ConsentEvent.Kind.OPT_OUT, source, raw_text, details, at)
-        _cancel_pending_messages(subscriber, at)
+        messages_cancel(subscriber=subscriber, code=OPTED_OUT, reason=OPTED_OUT_REASON, at=at)
         send_isolated(subscriber_opted_out, sender=Subscriber, subscriber=subscriber, consent_event=event)
         return event
-
-
-def _cancel_pending_messages(subscriber: Subscriber, at) -> int:
-    """Fail queued texts, and claimed ones not yet handed to the provider, so they are never sent."""
-    waiting = Q(status=Message.Status.QUEUED) | Q(status=Message.Status.SENDING, attempted_at__isnull=True)
-    return (
-        Message.objects.filter(waiting, subscriber=subscriber)
-        .exclude(purpose=Message.Purpose.OPT_OUT_CONFIRMATION)
-        .update(
-            status=Message.Status.FAILED,
-            error_code="gate:opted_out",
-            error_message="cancelled: the subscriber opted out before it was sent",
-            claimed_until=None,
-            updated_at=at,
-        )
-    )
 
 
 def subscriber_delete(*, subscriber: Subscriber) -> None:

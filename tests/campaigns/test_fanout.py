@@ -326,7 +326,7 @@ def test_a_campaign_text_waits_while_an_agent_talks_with_them(vegan_people, vega
 
 
 def test_a_reply_queued_during_a_blast_is_sent_before_the_blast(vegan_people, vegans, daytime):
-    from conversations.services import message_queue, outbox_claim
+    from conversations.outbox import message_queue, outbox_claim
 
     send(make(vegans))  # twenty marketing texts wait in the outbox
     shopper = SubscriberFactory(last_inbound_at=daytime)

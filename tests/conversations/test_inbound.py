@@ -3,7 +3,8 @@
 import pytest
 
 from conversations.models import ConsentEvent, Message, Subscriber
-from conversations.services import Inbound, message_queue
+from conversations.outbox import message_queue
+from conversations.services import Inbound
 from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db

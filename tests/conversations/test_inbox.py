@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from conversations import services
+from conversations import outbox
 from conversations.inbox import services as inbox
 from conversations.models import ConsentEvent, Conversation, Message, Subscriber
 from flows.models import FlowRun
@@ -270,7 +270,7 @@ def test_an_agents_reply_to_an_unsubscribed_shopper_is_refused(api):
     text(api, "STOP")
     agent = UserFactory(username="agent")
     before = Message.objects.count()
-    with pytest.raises(services.SendRefused) as refused:
+    with pytest.raises(outbox.SendRefused) as refused:
         inbox.conversation_reply(conversation=conversation(), body="Sorry to see you go!", user=agent)
     assert refused.value.code == "opted_out"
     assert "opted out" in refused.value.reason
@@ -306,7 +306,7 @@ def test_an_agents_reply_within_a_day_of_their_text_goes_out_at_night(api):
     agent = UserFactory(username="agent")
     subscriber = Subscriber.objects.get(phone=PHONE)
     # It is night where they are: the store's own marketing would wait for the morning…
-    marketing = services.message_queue(subscriber=subscriber, body="20% off today", purpose="marketing")
+    marketing = outbox.message_queue(subscriber=subscriber, body="20% off today", purpose="marketing")
     assert marketing.not_before is not None and "quiet hours" in marketing.hold_reason
     # …but the agent's reply to their text goes now.
     reply = inbox.conversation_reply(conversation=conversation(), body="Yes, 5-8 days!", user=agent)

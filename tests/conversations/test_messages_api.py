@@ -2,8 +2,8 @@ import pytest
 from django_q.models import OrmQ
 
 from conversations.models import Message
-from conversations.services import message_queue
-from conversations.services import messages as outbox
+from conversations.outbox import message_queue
+from conversations.outbox import queue as outbox_queue
 from tests.factories import MessageFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_list_query_count_is_flat(api, django_assert_max_num_queries):
 
 def test_queueing_many_texts_wakes_one_worker_task(settings, django_capture_on_commit_callbacks, monkeypatch):
     settings.SMS_KICK_WORKER = True
-    monkeypatch.setattr(outbox, "_last_kick", 0.0)
+    monkeypatch.setattr(outbox_queue, "_last_kick", 0.0)
     shoppers = [SubscriberFactory() for _ in range(5)]
     with django_capture_on_commit_callbacks(execute=True):
         for shopper in shoppers:

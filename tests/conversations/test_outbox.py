@@ -11,14 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from conversations.models import Message, Subscriber
-from conversations.services import (
-    SendRefused,
-    message_queue,
-    outbox_claim,
-    outbox_reclaim_expired,
-    outbox_send_due,
-    subscriber_opt_out,
-)
+from conversations.outbox import SendRefused, message_queue, outbox_claim, outbox_reclaim_expired, outbox_send_due
+from conversations.services import subscriber_opt_out
 from conversations.sms.providers import TwilioProvider
 from tests.factories import SubscriberFactory
 from tests.fakes.twilio import FakeTwilio, Scripted
@@ -112,7 +106,7 @@ def test_a_stop_between_claim_and_send_is_still_honoured(twilio, shopper, daytim
     [claimed] = outbox_claim(limit=10)
     # The subscriber says STOP while the worker waits for the send slot.
     Subscriber.objects.filter(pk=shopper.pk).update(status="unsubscribed")
-    from conversations.services.messages import SendReport, _deliver
+    from conversations.outbox.sending import SendReport, _deliver
 
     _deliver(claimed, TwilioProvider(), SendReport())
     assert twilio.requests == []
@@ -260,7 +254,7 @@ def test_marketing_that_reaches_the_provider_after_the_window_closed_waits_for_m
     [claimed] = outbox_claim(limit=1)
     later = evening + timedelta(seconds=2)  # the worker got to it at 20:00:01
     monkeypatch.setattr(timezone, "now", lambda: later)
-    from conversations.services.messages import SendReport, _deliver
+    from conversations.outbox.sending import SendReport, _deliver
 
     _deliver(claimed, TwilioProvider(), SendReport())
     assert twilio.requests == []
@@ -269,7 +263,7 @@ def test_marketing_that_reaches_the_provider_after_the_window_closed_waits_for_m
 
 
 def test_a_worker_whose_lease_ran_out_leaves_the_text_to_the_worker_that_took_it_over(twilio, shopper, daytime):
-    from conversations.services.messages import SendReport, _deliver
+    from conversations.outbox.sending import SendReport, _deliver
 
     message_queue(subscriber=shopper, body="only once", purpose="marketing")
     [slow] = outbox_claim(limit=1)  # worker A, then stalls past its lease

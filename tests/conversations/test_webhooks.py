@@ -8,7 +8,7 @@ from django.http import QueryDict
 from twilio.request_validator import RequestValidator
 
 from conversations.models import Message, Subscriber
-from conversations.services import message_status_report
+from conversations.outbox import message_status_report
 from tests.factories import MessageFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db

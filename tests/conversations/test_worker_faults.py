@@ -21,8 +21,8 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.services import message_queue, outbox_claim, outbox_reclaim_expired, outbox_send_due
-from conversations.services import messages as outbox
+from conversations.outbox import message_queue, outbox_claim, outbox_reclaim_expired, outbox_send_due, pacing, sending
+from conversations.outbox import queue as outbox_queue
 from conversations.sms.providers import ConsoleProvider, SendResult, TwilioProvider
 from tests.conversations.test_workers import ROOT, database_url, queue_texts, start_worker
 from tests.factories import SubscriberFactory
@@ -47,8 +47,8 @@ def twilio(settings):
 def nothing_unsettled():
     """What a worker could not write stays in its process for the next pass: no test leaves any to the next."""
     yield
-    assert outbox.outbox_unsettled() == 0
-    outbox._unsettled.clear()
+    assert sending.outbox_unsettled() == 0
+    sending._unsettled.clear()
 
 
 class Outage:
@@ -136,13 +136,13 @@ def test_what_a_worker_learns_is_written_even_after_its_lease_ran_out_and_anothe
     claimed = {m.pk: m for m in outbox_claim(limit=2)}
     now = timezone.now()
     for message in claimed.values():
-        assert outbox._stamp(message, now)
+        assert sending._stamp(message, now)
     # The worker's connection was away longer than its lease: another worker marks both as lost.
     assert outbox_reclaim_expired(now=now + timedelta(minutes=1)) == 2
     assert set(Message.objects.filter(pk__in=claimed).values_list("error_code", flat=True)) == {"worker_lost"}
     # Back, the worker writes what it knows: the first never reached the provider, the second did.
-    outbox._put_back(claimed[never_left.pk])
-    outbox._record_sent(claimed[left.pk], "SM" + "1" * 32, now)
+    sending._put_back(claimed[never_left.pk])
+    sending._record_sent(claimed[left.pk], "SM" + "1" * 32, now)
     never_left.refresh_from_db()
     left.refresh_from_db()
     assert (never_left.status, never_left.attempts, never_left.error_code) == ("queued", 0, "")
@@ -253,7 +253,7 @@ def test_a_worker_process_that_starts_wakes_a_sender_when_texts_are_claimed(sett
     settings.SMS_KICK_WORKER = True
     kicks = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda func, **options: kicks.append(func))
-    monkeypatch.setattr(outbox, "_last_kick", 0.0)
+    monkeypatch.setattr(outbox_queue, "_last_kick", 0.0)
     post_spawn.send(sender="django_q", proc_name="Process-1")
     assert kicks == []  # nothing claimed, nothing to take over
     queue_texts(1)
@@ -278,9 +278,9 @@ def busiest_closed_second(times: list[float]) -> int:
 
 @pytest.mark.parametrize("mps", [1, 7, 50, 100, 1000])
 def test_the_pacing_margin_covers_the_lateness_it_allows(mps):
-    lateness = outbox.LATE_TOLERANCE + outbox.HANDOVER_ALLOWANCE
-    interval = 1 / (mps * outbox.RATE_MARGIN)
-    assert (1 + lateness) * outbox.RATE_MARGIN < 1
+    lateness = pacing.LATE_TOLERANCE + pacing.HANDOVER_ALLOWANCE
+    interval = 1 / (mps * pacing.RATE_MARGIN)
+    assert (1 + lateness) * pacing.RATE_MARGIN < 1
     assert math.floor((1 + lateness) / interval) + 1 <= mps  # slot starts a one-second window can see
     # Slots back to back, each received anywhere within the lateness allowed: never over.
     rng = random.Random(mps)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.services import message_queue, outbox_reclaim_expired, outbox_send_due
+from conversations.outbox import message_queue, outbox_reclaim_expired, outbox_send_due
 from conversations.sms.providers import TwilioProvider
 from tests.factories import SubscriberFactory
 from tests.fakes.twilio import FakeTwilio, Scripted

@@ -4,8 +4,13 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from conversations.services import outbox_claims_outstanding, outbox_send_due, outbox_unsettled
-from conversations.services.messages import DATABASE_FAULTS, LINGER_POLL
+from conversations.outbox import (
+    DATABASE_FAULTS,
+    LINGER_POLL,
+    outbox_claims_outstanding,
+    outbox_send_due,
+    outbox_unsettled,
+)
 
 
 class Command(BaseCommand):

@@ -1,10 +1,8 @@
-"""Outbound texts: the outbox, the send gate around it, the worker that empties it, delivery reports.
+"""Sending: the worker that claims due texts, asks the send gate again, and hands them to the provider.
 
-Every sender (flows, campaigns, agents, the system) calls `message_queue()`,
-which writes a `queued` Message. `outbox_send_due()` (the django-q2 task
-`send_due`) claims due messages in batches, asks the send gate again in the
-same transaction that marks them `sending`, paces them to the sender's rate
-and hands them to the provider.
+`outbox_send_due()` (the django-q2 task `send_due`, and `manage.py send_outbox`) claims due messages in
+batches, asks the send gate again in the same transaction that marks them `sending`, paces them to the
+sender's rate (pacing.py) and hands them to the provider.
 
 Delivery guarantee: at most once. A message is stamped `attempted_at` (and
 committed) at its slot, immediately before the provider is called, and the
@@ -37,189 +35,35 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Conversation, Message, SenderPace, Subscriber
-from ..phones import time_zones_for_phone
+from ..models import Message, Subscriber
 from ..sms import gate, windows
-from ..sms.encoding import MAX_BODY_CHARACTERS, count_segments, prepare_body
+from ..sms.encoding import count_segments
 from ..sms.providers import UNSUBSCRIBED_ERROR, ProviderError, get_provider
+from .pacing import LATE_LIMIT, LATE_TOLERANCE, RATE_MARGIN, RESERVE_RUN, Lead, sender_reserve, sleep_until
+from .queue import OPTED_OUT, OPTED_OUT_REASON, outbox_kick
+from .recipients import gate_rules, recipients_for, subscriber_zones, validity_period
+from .reports import UNKNOWN_OUTCOME_CODES, WORKER_LOST, provider_opt_out, status_callback_url
 
 log = logging.getLogger(__name__)
 
 # A claim's lease: the worker renews it for each run of slots it reserves and for each text it hands over, so a
 # dead worker's texts go to another worker within seconds of its last sign of life.
 LEASE = timedelta(seconds=5)
-WORKER_LOST = "worker_lost"
-UNKNOWN_OUTCOME_CODES = [WORKER_LOST, "no_answer"]
 RETRY_BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30)]
-
-
-class SendRefused(Exception):
-    """The send gate refused a text; `reason` says why in words a person can act on."""
-
-    def __init__(self, decision: gate.Decision):
-        super().__init__(decision.reason)
-        self.reason = decision.reason
-        self.code = decision.code
-
-
-# --- The gate's view of recipients ---------------------------------------------------------------
-
-
-def gate_rules() -> gate.Rules:
-    """The store's sending rules from settings (a window wider than 09:00-20:00 refuses to load)."""
-    start, end = (
-        datetime.strptime(value, "%H:%M").time() for value in (settings.SMS_WINDOW_START, settings.SMS_WINDOW_END)
-    )
-    return gate.Rules(
-        window=windows.Window(start, end),
-        daily_cap=settings.SMS_DAILY_MARKETING_CAP,
-        weekly_cap=settings.SMS_WEEKLY_MARKETING_CAP,
-        default_zone=settings.PARLEY_DEFAULT_TIME_ZONE,
-    )
-
-
-def recipients_for(
-    subscribers: list[Subscriber], now: datetime, *, with_history: bool = True
-) -> dict[int, gate.Recipient]:
-    """What the gate needs to know of each subscriber: their marketing texts of the last week and whether someone
-    is talking with them in the inbox; two queries for any number of subscribers."""
-    sent: dict[int, list[datetime]] = {subscriber.pk: [] for subscriber in subscribers}
-    if with_history:
-        # A text another worker is sending has no sent_at yet: it counts from when it was claimed.
-        recent = (
-            Message.objects.counting_toward_caps()
-            .filter(
-                Q(sent_at__gt=now - timedelta(days=7)) | Q(status=Message.Status.SENDING), subscriber_id__in=list(sent)
-            )
-            .values_list("subscriber_id", Coalesce("sent_at", "updated_at"))
-        )
-        for subscriber_id, sent_at in recent:
-            sent[subscriber_id].append(sent_at)
-    talking = set(
-        Conversation.objects.filter(
-            subscriber_id__in=list(sent),
-            status__in=Conversation.LIVE,
-            last_message_at__gte=now - gate.TALKING_RECENT,
-        ).values_list("subscriber_id", flat=True)
-    )
-    return {
-        subscriber.pk: gate.Recipient(
-            phone=subscriber.phone,
-            status=subscriber.status,
-            opted_out_at=subscriber.opted_out_at,
-            last_inbound_at=subscriber.last_inbound_at,
-            zones=_zones(subscriber),
-            marketing_sent_at=tuple(sent[subscriber.pk]),
-            talking=subscriber.pk in talking,
-        )
-        for subscriber in subscribers
-    }
-
-
-# --- Queueing ----------------------------------------------------------------------------------------------
-
-
-def message_queue(
-    *,
-    subscriber: Subscriber,
-    body: str,
-    purpose: str = Message.Purpose.CONVERSATIONAL,
-    origin: str = Message.Origin.SYSTEM,
-    origin_id: int | None = None,
-    sent_by=None,
-    media_urls=(),
-    not_before: datetime | None = None,
-    in_reply_to: Message | None = None,
-    sender: str = "",
-) -> Message:
-    """Queue one text for a subscriber through the send gate; raise SendRefused or ValidationError if it may not go."""
-    body = prepare_body(body or "", smart_encoding=settings.SMS_SMART_ENCODING)
-    media_urls = list(media_urls or [])
-    if not body.strip() and not media_urls:
-        raise ValidationError({"body": ["the text is empty; write something or attach media"]})
-    if len(body) > MAX_BODY_CHARACTERS:
-        raise ValidationError(
-            {"body": [f"the text is {len(body)} characters; the most a text may have is {MAX_BODY_CHARACTERS}"]}
-        )
-    if purpose not in Message.Purpose.values:
-        raise ValueError(f"unknown message purpose {purpose!r}")
-    now = timezone.now()
-    rules = gate_rules()
-    recipient = recipients_for([subscriber], now, with_history=False)[subscriber.pk]
-    if gate.needs_history(purpose, recipient, now):
-        recipient = recipients_for([subscriber], now)[subscriber.pk]
-    decision = gate.decide(purpose=purpose, recipient=recipient, now=now, rules=rules)
-    if decision.action == gate.REFUSE:
-        raise SendRefused(decision)
-    counted = count_segments(body)
-    hold_until = decision.until if decision.action == gate.HOLD else None
-    message = Message.objects.create(
-        subscriber=subscriber,
-        direction=Message.Direction.OUTBOUND,
-        sender=sender or (in_reply_to.sender if in_reply_to and in_reply_to.sender else settings.SMS_SENDER),
-        body=body,
-        media_urls=media_urls,
-        status=Message.Status.QUEUED,
-        segments=counted.segments,
-        encoding=counted.encoding,
-        origin=origin,
-        origin_id=origin_id,
-        sent_by=sent_by,
-        purpose=purpose,
-        in_reply_to=in_reply_to,
-        not_before=max(filter(None, [not_before, hold_until]), default=None),
-        hold_reason=decision.reason if hold_until else "",
-    )
-    transaction.on_commit(outbox_kick)
-    return message
-
-
-_last_kick = 0.0
-_kick_lock = threading.Lock()
-KICK_EVERY = 1.0  # seconds: at most one wake-up task per process this often
 SENDER_LINGER = 10.0  # seconds a woken sender keeps looking (far longer than KICK_EVERY: no text is left behind)
 LINGER_POLL = 0.2
-
-
-def outbox_kick() -> None:
-    """Wake a worker to send what was just queued: at most one task a second from each process."""
-    global _last_kick
-    if not settings.SMS_KICK_WORKER:
-        return
-    with _kick_lock:
-        if time.monotonic() - _last_kick < KICK_EVERY:
-            return  # the sender woken less than a second ago lingers long enough to take this text too
-        _last_kick = time.monotonic()
-    from django_q.tasks import async_task
-
-    async_task("conversations.tasks.send_due", task_name="send due texts", group="outbox")
-
-
-def outbox_kick_if_claimed(**signal) -> None:
-    """A django-q2 worker process started, maybe in place of one that was killed: if texts are claimed, wake a
-    sender, which lingers until their lease runs out and takes them over (within seconds, not at the next
-    minute's schedule). Connected to django-q2's `post_spawn` signal."""
-    try:
-        if outbox_claims_outstanding():
-            outbox_kick()
-    except DATABASE_FAULTS as error:
-        log.warning("could not look for claimed texts as a worker started (%s)", _fault_summary(error))
-
-
-# --- The worker ---------------------------------------------------------------------------------------
-
 
 # The faults a worker lives through: its database connection terminated or lost (a restart, a failover,
 # pg_terminate_backend), or an SQLite file locked for too long. It drops the connection, waits and goes on.
 DATABASE_FAULTS = (OperationalError, InterfaceError)
 RECONNECT_BACKOFF = [0.2, 0.5, 1.0, 2.0, 5.0]  # seconds, one after the other while the database stays away
+
+
+# --- The worker ---------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -258,7 +102,7 @@ def outbox_send_due(
     deadline = time.monotonic() + max_seconds
     idle_until = time.monotonic() + linger
     report = SendReport()
-    lead = _Lead()
+    lead = Lead()
     claims: list[str] = []  # claims of a batch a fault cut short
     faults_in_a_row = 0
     while time.monotonic() < deadline:
@@ -298,6 +142,17 @@ def outbox_send_due(
 def outbox_claims_outstanding() -> bool:
     """Whether any worker holds claimed texts it has not settled yet (it may have died holding them)."""
     return Message.objects.filter(status=Message.Status.SENDING).exists()
+
+
+def outbox_kick_if_claimed(**signal) -> None:
+    """A django-q2 worker process started, maybe in place of one that was killed: if texts are claimed, wake a
+    sender, which lingers until their lease runs out and takes them over (within seconds, not at the next
+    minute's schedule). Connected to django-q2's `post_spawn` signal."""
+    try:
+        if outbox_claims_outstanding():
+            outbox_kick()
+    except DATABASE_FAULTS as error:
+        log.warning("could not look for claimed texts as a worker started (%s)", _fault_summary(error))
 
 
 def outbox_unsettled() -> int:
@@ -364,19 +219,6 @@ def _record_last_outbound(report: SendReport) -> None:
     for subscriber_id, sent_at in report.last_outbound.items():
         Subscriber.objects.filter(pk=subscriber_id).update(last_outbound_at=sent_at)
     report.last_outbound.clear()
-
-
-def _zones(subscriber: Subscriber) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([*time_zones_for_phone(subscriber.phone), subscriber.time_zone]))
-
-
-def _validity_period(message: Message, now: datetime) -> int | None:
-    """Marketing only: seconds until the recipient's window closes (None when it is closed)."""
-    if message.purpose != Message.Purpose.MARKETING:
-        return None
-    subscriber = message.subscriber
-    recipient = gate.Recipient(subscriber.phone, subscriber.status, None, None, _zones(subscriber))
-    return gate.validity_period(now, recipient, gate_rules())
 
 
 def _batch_size_for_rate() -> int:
@@ -492,68 +334,7 @@ def outbox_reclaim_expired(now: datetime | None = None) -> int:
     return requeued + lost
 
 
-# --- Pacing: the rate per sender, shared by every worker -------------------------------------------
-
-
-def sender_reserve(sender: str, seconds: float, *, start: float | None = None) -> float:
-    """Reserve `seconds` of the sender's time line, from `start` (Unix time, default now) at the earliest;
-    return when the reserved stretch starts."""
-    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # the one backend difference here
-    table = connection.ops.quote_name(SenderPace._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET next_slot = {greatest}(next_slot, %s) + %s WHERE sender = %s RETURNING next_slot",
-            [max(time.time(), start or 0.0), seconds, sender],
-        )
-        row = cursor.fetchone()
-    if row is None:  # the sender's first text
-        SenderPace.objects.get_or_create(sender=sender)
-        return sender_reserve(sender, seconds, start=start)
-    return row[0] - seconds
-
-
-# The rate bound. Every segment takes a slot of 1 / (SMS_SENDER_MPS * RATE_MARGIN) seconds on its sender's time
-# line, which every worker shares (slots never overlap). A text is handed over no earlier than its slot, and only
-# if the worker is ready within LATE_TOLERANCE of it; otherwise the worker gives the slot up and reserves anew.
-# That last check is made after the text is stamped, right before the provider is called, so the provider
-# receives it at most D = LATE_TOLERANCE + HANDOVER_ALLOWANCE after its slot, where the allowance is what
-# building the request and the network take. The texts received in any closed one-second window started within
-# a stretch of 1 + D seconds, which holds at most floor((1 + D) * MPS * RATE_MARGIN) + 1 slot starts: at most
-# MPS, because (1 + D) * RATE_MARGIN < 1 (1.02 * 0.98 = 0.9996). A text of k segments takes k slots and goes at
-# the first, so a window may see k - 1 of its segments a little early; single-segment texts never pass MPS.
-# Workers on several machines need clocks in step (NTP): a skew counts against the allowance.
-RATE_MARGIN = 0.98
-LATE_TOLERANCE = 0.005
-HANDOVER_ALLOWANCE = 0.015
-
-RESERVE_RUN = 10  # slots reserved at once: fewer queries, and little is wasted when a worker runs late
-LATE_LIMIT = 50  # slots missed in a row after which a worker gives its batch back (a database far too slow)
-MAX_LEAD = 1.0  # seconds: the most a worker starts its own writes ahead of a slot
-
-
-@dataclass
-class _Lead:
-    """How long this worker's own writes take before a handover, learnt as it goes.
-
-    It reserves slots that far ahead of now, and stamps a text that long before its slot, so that a slow
-    database does not make it late for every slot; a stamped text waits for its slot no longer than a stamp
-    takes, which keeps the stretch in which a dying worker leaves an unsent text stamped that short.
-    """
-
-    reserve: float = 0.02  # asking for slots and renewing the lease
-    stamp: float = 0.005
-
-    def learn(self, what: str, seconds: float) -> None:
-        # One and a half times the slowest of late, forgetting slowly.
-        setattr(self, what, min(MAX_LEAD, max(1.5 * seconds, 0.9 * getattr(self, what))))
-
-
-def _sleep_until(moment: float) -> None:
-    while (delay := moment - time.time()) > 0:
-        time.sleep(delay)
-
-
-def _send_batch(messages: list[Message], provider, report: SendReport, lead: _Lead) -> None:
+def _send_batch(messages: list[Message], provider, report: SendReport, lead: Lead) -> None:
     """Hand a claimed batch to the provider, each text at its own slot, so no sender passes SMS_SENDER_MPS.
 
     Slots are reserved a few at a time; each reservation renews the lease of the texts still waiting. A worker
@@ -605,7 +386,7 @@ SLOT_USED, SLOT_FREE, LATE = "slot used", "slot free", "late"
 
 
 def _deliver(
-    message: Message, provider, report: SendReport, *, slot: float | None = None, lead: _Lead | None = None
+    message: Message, provider, report: SendReport, *, slot: float | None = None, lead: Lead | None = None
 ) -> str:
     """Hand one claimed message to the provider, at `slot` (Unix time) when paced.
 
@@ -613,18 +394,21 @@ def _deliver(
     the slot); LATE when this worker was not ready within LATE_TOLERANCE of the slot (the text stays claimed,
     unstamped, for a new slot).
     """
-    lead = lead or _Lead()
+    lead = lead or Lead()
     if slot is not None:
-        _sleep_until(slot - lead.stamp)
+        sleep_until(slot - lead.stamp)
         if (late := time.time() - slot) > LATE_TOLERANCE:
             log.debug("message %s: %.1f ms late for its slot before stamping; a new slot", message.pk, late * 1000)
             return LATE
     now = timezone.now()
-    validity = _validity_period(message, now)
+    validity = validity_period(message, now)
     if message.purpose == Message.Purpose.MARKETING and validity is None:
         # The window closed while it waited for its slot: back to the queue until it opens again.
         opens = windows.next_open(
-            now, _zones(message.subscriber), gate_rules().window, windows.us_state_rules_for(message.subscriber.phone)
+            now,
+            subscriber_zones(message.subscriber),
+            gate_rules().window,
+            windows.us_state_rules_for(message.subscriber.phone),
         )
         Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
             status=Message.Status.QUEUED,
@@ -648,15 +432,15 @@ def _deliver(
         # out and another worker claimed it: then it is the other worker's to send, and nothing is written.)
         cancelled = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, claim=message.claim).update(
             status=Message.Status.FAILED,
-            error_code="gate:opted_out",
-            error_message="cancelled: the subscriber opted out before it was sent",
+            error_code=OPTED_OUT,
+            error_message=OPTED_OUT_REASON,
             claimed_until=None,
         )
         report.refused += cancelled
         return SLOT_FREE
     if slot is not None:
         try:
-            _sleep_until(slot)
+            sleep_until(slot)
         except BaseException:  # interrupted between the stamp and the call: it never left
             _put_back_quietly(message)
             raise
@@ -802,93 +586,4 @@ def _record_failed(message: Message, error: ProviderError) -> None:
         updated_at=now,
     )
     if error.code == UNSUBSCRIBED_ERROR:
-        _opt_out_from_provider(message, error)
-
-
-def _opt_out_from_provider(message: Message, error: ProviderError) -> None:
-    from .subscribers import subscriber_opt_out
-
-    subscriber = Subscriber.objects.get(pk=message.subscriber_id)
-    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        subscriber_opt_out(
-            subscriber=subscriber,
-            source="provider",
-            details={"error_code": error.code, "message_id": message.pk, "reason": error.message},
-        )
-
-
-def status_callback_url(message: Message) -> str:
-    """Where Twilio reports delivery: our own message id travels in the URL, so a report finds its message."""
-    if not settings.PUBLIC_BASE_URL:
-        return ""
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('twilio-status')}?message={message.pk}"
-
-
-# --- Delivery reports -----------------------------------------------------------------------------------------
-
-# Twilio's message statuses, mapped onto ours; a status only ever moves to a higher rank.
-PROVIDER_STATUSES = {
-    "sending": Message.Status.SENDING,
-    "sent": Message.Status.SENT,
-    "delivered": Message.Status.DELIVERED,
-    "read": Message.Status.DELIVERED,
-    "undelivered": Message.Status.UNDELIVERED,
-    "failed": Message.Status.FAILED,
-    "canceled": Message.Status.FAILED,
-}
-RANK = {
-    Message.Status.QUEUED: 0,
-    Message.Status.SENDING: 1,
-    Message.Status.SENT: 2,
-    Message.Status.DELIVERED: 3,
-    Message.Status.UNDELIVERED: 3,
-    Message.Status.FAILED: 3,
-}
-
-
-def message_status_report(
-    *, provider_message_id: str, provider_status: str, error_code: str = "", message_id: int | None = None
-) -> Message | None:
-    """Apply a delivery report; idempotent, and a late report never moves a message back (delivered stays)."""
-    status = PROVIDER_STATUSES.get(provider_status)
-    match = Q(provider_message_id=provider_message_id)
-    if message_id is not None:
-        # A text whose sid was never recorded (its worker died after the hand-over) is found by our own id, but
-        # only once it was handed to the provider: a report can never deliver a text that never left.
-        match |= Q(pk=message_id, provider_message_id__isnull=True, attempted_at__isnull=False)
-    message = Message.objects.filter(match, direction=Message.Direction.OUTBOUND).first()
-    if message is None or status is None:
-        return message
-    lower = [value for value, rank in RANK.items() if rank < RANK[status]]
-    now = timezone.now()
-    changes = {"status": status, "updated_at": now, "provider_message_id": provider_message_id, "claimed_until": None}
-    if status == Message.Status.DELIVERED:
-        changes["delivered_at"] = now
-    if error_code:
-        changes["error_code"] = error_code
-    # A text failed as "outcome unknown" (its worker died, or no answer came) is corrected by a real report.
-    unknown_outcome = Q(status=Message.Status.FAILED, error_code__in=UNKNOWN_OUTCOME_CODES)
-    Message.objects.filter(Q(status__in=lower) | unknown_outcome, pk=message.pk).update(**changes)
-    message.refresh_from_db()
-    if error_code == UNSUBSCRIBED_ERROR:
-        _opt_out_from_provider(message, ProviderError(error_code, "reported by the delivery report", retry=False))
-    return message
-
-
-__all__ = [
-    "SendRefused",
-    "SendReport",
-    "gate_rules",
-    "recipients_for",
-    "message_queue",
-    "outbox_kick",
-    "outbox_send_due",
-    "outbox_claim",
-    "outbox_reclaim_expired",
-    "outbox_claims_outstanding",
-    "outbox_unsettled",
-    "outbox_kick_if_claimed",
-    "sender_reserve",
-    "status_callback_url",
-    "message_status_report",
-]
+        provider_opt_out(message, error)
