@@ -1,8 +1,8 @@
 """Views, API endpoints and admin pages write through services: none of them writes a model itself.
 
 architecture.md: a view or an API endpoint parses, checks permission, calls one service, and renders; every write
-and every side effect is a service. Three checks hold the HTTP modules of conversations, flows, segments and
-campaigns (`views.py`, `*_views.py`, `api.py`, `admin.py` and the `admin/` package, the inbox's and the sign-up's
+and every side effect is a service. Three checks hold the HTTP modules of conversations, flows, segments, campaigns
+and commerce (`views.py`, `*_views.py`, `api.py`, `admin.py` and the `admin/` package, the inbox's and the sign-up's
 among them) to it:
 
 - Their source, read with `ast`: no `.save()`, `.delete()`, `.create()`, `.bulk_create()`, `.bulk_update()`,
@@ -32,7 +32,7 @@ from django.test import RequestFactory
 from rest_framework import mixins, viewsets
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["conversations", "flows", "segments", "campaigns"]
+APPS = ["conversations", "flows", "segments", "campaigns", "commerce"]
 
 # Model writes a call names outright.
 WRITES = {"save", "delete", "create", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}

@@ -100,6 +100,13 @@ def test_a_change_to_a_node_someone_deleted_is_refused_with_the_reason(staff, qu
     assert staff.post(f"/flows/{quiz.pk + 1000}/nodes/ask_size/delete/").status_code == 404
 
 
+def test_an_edit_reads_and_writes_the_flow_once(staff, quiz, django_assert_max_num_queries):
+    # The lock is the read the view made before: one SELECT … FOR UPDATE and one UPDATE, then the workspace (the
+    # two more here are the savepoint of the test's transaction, a BEGIN and COMMIT outside tests).
+    with django_assert_max_num_queries(15):
+        staff.post(f"/flows/{quiz.pk}/nodes/ask_skin/save/", {"f-text": "Skin?"}, HTTP_HX_REQUEST="true")
+
+
 def test_publishing_publishes_the_draft_as_saved_not_as_the_caller_loaded_it(quiz):
     stale = Flow.objects.get(pk=quiz.pk)
     services.flow_draft_node_add(flow_id=quiz.pk, node_type="send_message", after="ask_size")
