@@ -27,8 +27,10 @@ _PING = re.compile(rb"webhook_id=[0-9]{1,20}")
 
 
 def is_ping(request) -> bool:
-    """The unsigned test delivery WooCommerce sends when a webhook is saved."""
-    return not request.headers.get(SIGNATURE_HEADER) and bool(_PING.fullmatch(request.body.strip()))
+    """The test delivery WooCommerce sends when a webhook is saved: unsigned (or, should a plugin sign it, signed)."""
+    if not _PING.fullmatch(request.body.strip()):
+        return False
+    return not request.headers.get(SIGNATURE_HEADER) or refusal(request) is None
 
 
 def configured() -> bool:

@@ -176,6 +176,18 @@ def test_a_ping_shaped_body_with_a_wrong_signature_is_refused(client, woo):
     assert response.status_code == 401
 
 
+def test_a_signed_ping_answers_200_too(client, woo):
+    body = b"webhook_id=31"
+    headers = {"X-WC-Webhook-Signature": sign(body, woo.secret)}
+
+    response = client.generic(
+        "POST", "/webhooks/woocommerce/", body, content_type="application/x-www-form-urlencoded", headers=headers
+    )
+
+    assert response.status_code == 200
+    assert not WebhookDelivery.objects.exists()
+
+
 # --- Duplicates ------------------------------------------------------------------------------------------------
 
 
