@@ -397,7 +397,9 @@ JSON_LEAVES = st.one_of(
 )
 JSON_VALUES = st.recursive(
     JSON_LEAVES,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=25,
 )
 # The fixtures with one to three fields (at any depth) replaced by any JSON value or removed, so that every check of
