@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
+from conversations.event_types import ORDER_PLACED
 from conversations.models import Subscriber
 from conversations.phones import normalize_phone
 from conversations.services.events import event_record
@@ -11,7 +12,6 @@ from ..models import WebhookDelivery
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
-ORDER_PLACED = "order_placed"
 
 
 def order_key(order: Order) -> str:
