@@ -7,10 +7,9 @@ the audience's size.
 import csv
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
@@ -23,7 +22,6 @@ from segments.models import Segment
 from segments.rules import rules_expanded
 from segments.selectors import CSVLine
 
-from . import services
 from .models import Attribution, Campaign, Click, Recipient, Variant
 
 CENTS = Decimal("0.01")
@@ -74,38 +72,6 @@ def audience_estimate(campaign: Campaign, now=None):
         at=now or timezone.now(),
         exclude_texted_within_hours=campaign.exclude_texted_within_hours,
     )
-
-
-def texts_estimate(campaign: Campaign, variants: list[Variant], audience: int) -> dict:
-    """What sending would take: texts (the holdout left out), segments, cost, and time at the sender's rate."""
-    specs = services.attribute_specs()
-    texts = audience - audience * campaign.holdout_percent // 100
-    counted = []
-    for variant in variants:
-        try:
-            counted.append((variant, services.body_estimate(variant.body, campaign, specs)))
-        except ValidationError:  # a broken text is named by the checks
-            continue
-    total_weight = sum(variant.weight for variant, _ in counted) or 1
-    segments = round(sum(texts * variant.weight / total_weight * c.segments for variant, c in counted))
-    seconds = segments / settings.SMS_SENDER_MPS
-    return {
-        "texts": texts,
-        "segments": segments,
-        "cost": (Decimal(settings.SMS_PRICE_PER_SEGMENT) * segments).quantize(Decimal("0.01")),
-        "seconds": seconds,
-        "duration": duration_text(seconds),
-    }
-
-
-def duration_text(seconds: float) -> str:
-    if seconds < 1.5:
-        return "about a second"
-    if seconds < 90:
-        return f"about {round(seconds)} seconds"
-    if seconds < 5400:
-        return f"about {round(seconds / 60)} minutes"
-    return f"about {seconds / 3600:.1f} hours"
 
 
 # --- Results ------------------------------------------------------------------------------------------------
@@ -291,13 +257,25 @@ def _conversion(campaign: Campaign, groups: dict) -> None:
     buyers: dict = {}
     for subscriber_id, properties in orders.values_list("subscriber_id", "properties"):
         variant_id = variant_of.get(subscriber_id)
-        total, currency = services.order_amount(properties or {})
+        total, currency = order_amount(properties or {})
         group = groups[variant_id]
         buyers.setdefault(variant_id, set()).add(subscriber_id)
         if currency == settings.PARLEY_STORE_CURRENCY:
             group["buyer_revenue"] += total
     for variant_id, people in buyers.items():
         groups[variant_id]["buyers"] = len(people)
+
+
+def order_amount(properties: dict) -> tuple[Decimal, str]:
+    """An order event's total and currency; a missing or unreadable total counts as 0."""
+    try:
+        total = Decimal(str(properties.get("total", 0)))
+    except (InvalidOperation, ValueError):
+        total = Decimal(0)
+    if not total.is_finite() or total < 0 or total >= Decimal("1e12"):
+        total = Decimal(0)
+    currency = str(properties.get("currency") or settings.PARLEY_STORE_CURRENCY).upper()[:3]
+    return total.quantize(Decimal("0.01")), currency
 
 
 def charts(groups: list[dict]) -> list[dict]:

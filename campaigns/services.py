@@ -5,7 +5,7 @@ The fan-out itself (recipients and their messages, in chunks) is in campaigns/fa
 
 import re
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from segments.models import Segment
 
 from . import links
 from .models import Attribution, Campaign, Click, Link, Recipient, Variant
+from .selectors import order_amount, variant_scores
 
 MAX_VARIANTS = 5
 MAX_HOLDOUT_PERCENT = 50
@@ -101,6 +102,38 @@ def subscriber_values(subscriber: Subscriber | None) -> dict:
 def body_estimate(body: str, campaign: Campaign, specs: dict | None = None):
     """Characters, encoding and segments of the text with every variable at its fallback; links at full length."""
     return count_segments(preview_text(body, campaign, None, specs))
+
+
+def texts_estimate(campaign: Campaign, variants: list[Variant], audience: int) -> dict:
+    """What sending would take: texts (the holdout left out), segments, cost, and time at the sender's rate."""
+    specs = attribute_specs()
+    texts = audience - audience * campaign.holdout_percent // 100
+    counted = []
+    for variant in variants:
+        try:
+            counted.append((variant, body_estimate(variant.body, campaign, specs)))
+        except ValidationError:  # a broken text is named by the checks
+            continue
+    total_weight = sum(variant.weight for variant, _ in counted) or 1
+    segments = round(sum(texts * variant.weight / total_weight * c.segments for variant, c in counted))
+    seconds = segments / settings.SMS_SENDER_MPS
+    return {
+        "texts": texts,
+        "segments": segments,
+        "cost": (Decimal(settings.SMS_PRICE_PER_SEGMENT) * segments).quantize(Decimal("0.01")),
+        "seconds": seconds,
+        "duration": duration_text(seconds),
+    }
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 1.5:
+        return "about a second"
+    if seconds < 90:
+        return f"about {round(seconds)} seconds"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {seconds / 3600:.1f} hours"
 
 
 # --- Compose ------------------------------------------------------------------------------------------------
@@ -459,8 +492,6 @@ def campaign_test_send(*, campaign: Campaign, phone: str, variant: Variant | Non
 
 def winner_pick(*, campaign: Campaign, now: datetime | None = None) -> Variant:
     """Choose the variant with the best rate on the metric among those who got a variant; ties go to the first."""
-    from .selectors import variant_scores
-
     scores = variant_scores(campaign)
     best = max(scores, key=lambda row: (row["score"], -ord(row["variant"].label)))
     shown = ", ".join(f"{row['variant'].label} {row['shown']}" for row in scores)
@@ -532,18 +563,6 @@ def link_open(*, code: str, user_agent: str = "", ip: str | None = None, method:
 
 
 # --- Orders ------------------------------------------------------------------------------------------------
-
-
-def order_amount(properties: dict) -> tuple[Decimal, str]:
-    """An order event's total and currency; a missing or unreadable total counts as 0."""
-    try:
-        total = Decimal(str(properties.get("total", 0)))
-    except (InvalidOperation, ValueError):
-        total = Decimal(0)
-    if not total.is_finite() or total < 0 or total >= Decimal("1e12"):
-        total = Decimal(0)
-    currency = str(properties.get("currency") or settings.PARLEY_STORE_CURRENCY).upper()[:3]
-    return total.quantize(Decimal("0.01")), currency
 
 
 def order_attribute(*, event: Event) -> Attribution | None:

@@ -204,7 +204,7 @@ def _compose_context(request, campaign: Campaign | None, data: dict, errors: dic
     estimate = None
     if count is not None:
         draft.holdout_percent = data.get("holdout_percent") or 0
-        estimate = selectors.texts_estimate(
+        estimate = services.texts_estimate(
             draft,
             [Variant(label=row["label"], body=row["body"], weight=row["weight"] or 0) for row in variants],
             count,
@@ -282,7 +282,7 @@ def confirm(request, pk: int):
             return redirect("campaigns:results", pk=campaign.pk)
     problems = services.campaign_problems(campaign)
     audience = selectors.audience_estimate(campaign).count()
-    estimate = selectors.texts_estimate(campaign, list(campaign.variants.all()), audience)
+    estimate = services.texts_estimate(campaign, list(campaign.variants.all()), audience)
     context = {
         "title": f"Send {campaign.name}?",
         "campaign": campaign,
