@@ -107,3 +107,44 @@ def test_the_area_code_table_agrees_with_libphonenumbers_geocoder():
         assert place_for_phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))[1] == expected
         checked += 1
     assert checked > 50
+
+
+@pytest.mark.parametrize(
+    ("phone", "zones"),
+    [
+        ("+18765550100", ("America/Jamaica",)),  # libphonenumber knows only +1 (42 zones); Jamaica has one
+        ("+16845550100", ("Pacific/Pago_Pago",)),  # American Samoa: libphonenumber says Etc/Unknown
+    ],
+)
+def test_a_number_known_only_by_its_calling_code_gets_its_countrys_single_zone(phone, zones):
+    assert time_zones_for_phone(phone) == zones
+
+
+def test_zone_data_comes_from_the_tzdata_package_not_the_systems_zoneinfo(monkeypatch):
+    import io
+    import zoneinfo
+
+    from conversations import time_zones
+
+    real_open = io.open
+
+    def no_system_zoneinfo(file, *args, **kwargs):
+        assert not str(file).startswith("/usr/share/zoneinfo"), file
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", no_system_zoneinfo)
+    time_zones.zone_names.cache_clear()
+    time_zones.zones_by_country.cache_clear()
+    try:
+        names = time_zones.zone_names()
+        by_country = time_zones.zones_by_country()
+    finally:
+        time_zones.zone_names.cache_clear()
+        time_zones.zones_by_country.cache_clear()
+    assert {"America/Chicago", "Europe/London", "UTC"} <= names
+    assert not names & {"Factory", "localtime", "posixrules"}
+    assert by_country["JM"] == ("America/Jamaica",)
+    assert "America/Los_Angeles" in by_country["US"]
+    monkeypatch.undo()
+    for name in names:  # every zone a subscriber may be given loads
+        zoneinfo.ZoneInfo(name)
