@@ -30,6 +30,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from conversations.db import is_postgresql
 from conversations.models import AttributeDefinition, Subscriber
 from segments.compiler import rules_queryset
 from segments.models import Segment
@@ -152,7 +153,7 @@ def ensure_demo_data() -> None:
     if have < SUBSCRIBERS:
         print(f"  {have:,} subscribers; seeding {SUBSCRIBERS:,} (seed_demo, a few minutes)…", flush=True)
         call_command("seed_demo", "--subscribers", str(SUBSCRIBERS), stdout=sys.stdout)
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) conversations_subscriber, conversations_event")
 

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from conversations.db import json_parameter_sql
+from conversations.db import json_parameter_sql, timestamp_type_sql
 from conversations.models import Message, Subscriber
 from conversations.outbox import messages_queue_select
 
@@ -294,5 +294,5 @@ def _not_before(campaign: Campaign, where: str, where_params: list) -> tuple[str
         params += [zone, connection.ops.adapt_datetimefield_value(at) if at else None]
     if not whens:
         return "NULL", []
-    cast = "TIMESTAMP WITH TIME ZONE" if connection.vendor == "postgresql" else "TEXT"
+    cast = timestamp_type_sql()
     return f"CAST(CASE s.time_zone {' '.join(whens)} END AS {cast})", params
