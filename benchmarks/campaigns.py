@@ -56,7 +56,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.fanout import BUCKET_STEP, BUCKETS
 from campaigns.models import Campaign, Recipient, Variant
-from campaigns.template import CHECK_LENGTH
+from campaigns.links import CHECK_LENGTH
 from conversations.models import Message, SenderPace, Subscriber
 from conversations.outbox import gate_rules, messages_cancel, outbox_send_due
 from conversations.phones import time_zones_for_phone

@@ -4,8 +4,8 @@ Each chunk is one transaction that holds the campaign's row lock:
 1. `INSERT … SELECT` the audience members among the next subscriber ids into `Recipient` (unique per campaign and
    subscriber), each with a bucket (0-9999) from their id that decides holdout, test share and variant;
 2. queue a text for each of them whose variant is known, in one `INSERT … SELECT` that the outbox runs
-   (`messages_queue_select`), the body personalised by one SQL expression (campaigns/template.py), `origin_id` =
-   the recipient's id (unique: a recipient is texted once);
+   (`messages_queue_select`), the body personalised by one SQL expression (campaigns/links.py over
+   conversations/templating), `origin_id` = the recipient's id (unique: a recipient is texted once);
 3. move the campaign's cursor past the chunk.
 
 A worker killed mid-chunk rolls the whole chunk back; the next one starts from the cursor, so nobody is missed
@@ -32,7 +32,6 @@ from conversations.models import Message, Subscriber
 from conversations.outbox import messages_queue_select
 
 from . import selectors, services
-from . import template as text_template
 from .models import Campaign, Link, Recipient, Variant
 
 log = logging.getLogger(__name__)
@@ -220,15 +219,13 @@ def _insert_recipients(campaign: Campaign, lower: int, upper: int) -> None:
 
 def _insert_messages(campaign: Campaign, where: str, where_params: list, variants: list[Variant]) -> int:
     """Queue a text for each recipient matching `where` (over `r`), with their variant's (or the only) body."""
-    vendor = connection.vendor
     specs = services.attribute_specs()
     bodies, segments, encodings = [], [], []
     for variant in variants:
         parsed = services.variant_template(variant, campaign, specs)
-        body_sql, body_params = text_template.sql(
-            parsed,
-            vendor=vendor,
-            attributes=specs,
+        body_sql, body_params = parsed.sql(
+            connection,
+            labels=services.labels_of(specs),
             store=settings.PARLEY_STORE_NAME,
             link_base=services.short_link_base(),
             secret=campaign.link_secret,

@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from conversations.templating import render
 from conversations.texts import normalize_keyword
 
 from . import definition as flow_definition
-from .personalize import render
 
 ERROR, WARNING = "error", "warning"
 MAX_SEGMENTS = 2

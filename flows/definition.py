@@ -11,11 +11,10 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 
+from conversations import templating
 from conversations.attributes import clean_value
 from conversations.models import AttributeDefinition
 from conversations.texts import is_reserved_keyword
-
-from .personalize import unknown_variables
 
 SCHEMA_FILE = Path(__file__).with_name("definition.schema.json")
 
@@ -49,18 +48,29 @@ def problems(definition, attributes: dict[str, dict]) -> list[str]:
     return found
 
 
+def text_scope(attributes: dict[str, dict]) -> templating.Scope:
+    """What a flow's texts may use: the standard variables, the defined attributes, and {{ offer_code }}."""
+    labels = {key: templating.option_labels(spec.get("options") or []) for key, spec in attributes.items()}
+    return templating.Scope(labels, names=("offer_code",))
+
+
+def _nudge(node: dict):
+    other = node.get("other")
+    return other.get("nudge") if isinstance(other, dict) else None
+
+
 def _node_problems(node: dict, known: set[str], attributes: dict[str, dict]) -> list[str]:
     found = []
+    scope = text_scope(attributes)
     for field, target in node_targets(node):
         if target is not None and target not in known:
             found.append(f"{field}: no node has the id {target!r}")
     attribute = node.get("attribute")
     if attribute is not None and attribute not in attributes:
         found.append(f"attribute: {attribute!r} is not a defined attribute")
-    for field in ("text", "note"):
-        if isinstance(node.get(field), str):
-            for name in unknown_variables(node[field], set(attributes)):
-                found.append(f"{field}: unknown variable {{{{ {name} }}}}")
+    for field, text in (("text", node.get("text")), ("note", node.get("note")), ("other.nudge", _nudge(node))):
+        if isinstance(text, str):
+            found += [f"{field}: {problem.message}" for problem in templating.problems(templating.parse(text), scope)]
     if node["type"] == "ask_question":
         options = node.get("options") or (attributes.get(attribute, {}).get("options") if attribute else None) or []
         for option in options:

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from conversations.templating import render
+
 from . import matching
-from .personalize import render
 
 MAX_STEPS = 50  # nodes run for one input before the loop guard ends the run
 DEFAULT_RETRIES = 2
 DEFAULT_REPLY_WAIT_MINUTES = 7 * 24 * 60
 DEFAULT_NUDGE = "Sorry, I didn't catch that. {question}"
+OFFER_CODE = "{{ offer_code }}"  # what a SendOffer's text holds where the services put the claimed code
+OFFER_CODE_MARK = "\x00\x00"  # no letters, so that filters leave it as it is
 
 ACTIVE, WAITING, COMPLETED, EXPIRED, INTERRUPTED = "active", "waiting", "completed", "expired", "interrupted"
 
@@ -263,8 +266,8 @@ class _Run:
     def labels(self) -> dict:
         return {key: {o.value: o.label for o in question.options} for key, question in self.context.questions.items()}
 
-    def text(self, template: str) -> str:
-        return render(template, self.values(), self.labels())
+    def text(self, template: str, **extra) -> str:
+        return render(template, {**self.values(), **extra}, labels=self.labels())
 
     # -- nodes
 
@@ -434,9 +437,7 @@ class _Run:
 
     def text_keeping_offer(self, template: str) -> str:
         # The code is only known once the services claim it: leave {{ offer_code }} for them to fill.
-        return self.text(template.replace("{{ offer_code }}", "\x00OFFER\x00")).replace(
-            "\x00OFFER\x00", "{{ offer_code }}"
-        )
+        return self.text(template, offer_code=OFFER_CODE_MARK).replace(OFFER_CODE_MARK, OFFER_CODE)
 
     def _handoff_to_agent(self, node):
         self.effects.append(Handoff(self.text(node.get("note", "")), node["id"]))

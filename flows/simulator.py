@@ -131,7 +131,7 @@ def _apply(simulation: Simulation, effect, definitions: dict[str, AttributeDefin
         say(
             {
                 "who": "flow",
-                "text": effect.text.replace("{{ offer_code }}", effect.code or PRETEND_CODE),
+                "text": effect.text.replace(engine.OFFER_CODE, effect.code or PRETEND_CODE),
                 "node": effect.node,
             }
         )

@@ -1,15 +1,18 @@
 """Inbox records in the admin: conversations, canned responses, help-desk deliveries."""
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .. import templating
 from ..admin.base import ReadOnlyAdmin, SubscriberLinkMixin
 from ..models import (
     CannedResponse,
     Conversation,
     HelpdeskDelivery,
 )
+from .selectors import canned_scope
 
 
 @admin.register(Conversation)
@@ -34,17 +37,33 @@ class ConversationAdmin(SubscriberLinkMixin, ReadOnlyAdmin):
         return format_html('<a href="{}">Open in the inbox</a>', reverse("inbox:conversation", args=[obj.pk]))
 
 
+class CannedResponseForm(forms.ModelForm):
+    """A canned response is checked like every text: unknown variables and filters are named before it is saved."""
+
+    class Meta:
+        model = CannedResponse
+        fields = ["title", "body"]
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        templating.validated(body, canned_scope())
+        return body
+
+
 @admin.register(CannedResponse)
 class CannedResponseAdmin(admin.ModelAdmin):
     list_display = ["title", "body"]
     search_fields = ["title", "body"]
     fields = ["title", "body"]
 
+    form = CannedResponseForm
+
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.base_fields[
-            "body"
-        ].help_text = 'Personalise with {{ first_name|default:"there" }}, {{ last_name }} or {{ attributes.size }}.'
+        form.base_fields["body"].help_text = (
+            'Personalise with {{ first_name|default:"there" }}, {{ last_name }}, {{ store }}, '
+            "{{ attributes.size }} or {{ attributes.size|label }} (the option's label)."
+        )
         return form
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
+from .. import templating
 from ..models import AttributeDefinition, Conversation, Message, Subscriber
 
 INBOX_PAGE = 100
@@ -87,3 +88,13 @@ def attribute_form_rows(subscriber: Subscriber, definitions: list[AttributeDefin
         chosen = value if isinstance(value, list) else ([] if value is None else [value])
         rows.append({"definition": definition, "value": value, "chosen": [str(item) for item in chosen]})
     return rows
+
+
+def attribute_labels() -> dict[str, dict[str, str]]:
+    """Each defined attribute's option labels ({key: {value: label}}), for |label in canned responses."""
+    return {d.key: templating.option_labels(d.options) for d in AttributeDefinition.objects.all()}
+
+
+def canned_scope() -> templating.Scope:
+    """What a canned response may use: the standard variables (name, phone, store) and the defined attributes."""
+    return templating.Scope(attribute_labels())

@@ -12,13 +12,14 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
+from .. import templating
 from ..helpdesk.services import helpdesk_notify
 from ..models import CannedResponse, Conversation, ConversationNote, Message, Subscriber
 from ..outbox import message_queue
 from ..signals import conversation_closed, conversation_opened, send_isolated
+from .selectors import attribute_labels
 
 log = logging.getLogger(__name__)
 
@@ -143,19 +144,17 @@ def conversation_close(*, conversation: Conversation, by=None) -> None:
 
 
 def canned_render(canned: CannedResponse, subscriber: Subscriber) -> str:
-    """A canned response with the subscriber's name and answers filled in."""
-    try:
-        template = _ENGINE.from_string(canned.body)
-    except TemplateSyntaxError:
-        return canned.body
-    context = Context(
-        {"first_name": subscriber.first_name, "last_name": subscriber.last_name, "attributes": subscriber.attributes},
-        autoescape=False,
-    )
-    return template.render(context).strip()
-
-
-_ENGINE = Engine(builtins=[])  # plain variables and the default filters; no tags that reach the database
+    """A canned response with the subscriber's name and answers filled in (the language of every text)."""
+    template = templating.parse(canned.body)
+    labels = attribute_labels() if template.uses_filter("label") else {}
+    values = {
+        "first_name": subscriber.first_name,
+        "last_name": subscriber.last_name,
+        "phone": subscriber.phone,
+        "attributes": subscriber.attributes,
+        "store": settings.PARLEY_STORE_NAME,
+    }
+    return templating.render(template, values, labels=labels).strip()
 
 
 # --- The inbound chain (settings.INBOUND_HANDLERS) ------------------------------------------------------

@@ -13,8 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from campaigns import services
-from campaigns import template as text_template
+from campaigns import links, services
 from campaigns.fanout import BUCKETS, campaign_fanout, campaigns_fanout_due
 from campaigns.models import Campaign, Recipient
 from campaigns.selectors import campaign_stats
@@ -65,19 +64,12 @@ def define(key, label, type, options=()):
 def expected_body(campaign, recipient, variant):
     specs = services.attribute_specs()
     parsed = services.variant_template(variant, campaign, specs)
-    subscriber = recipient.subscriber
-    values = {
-        "first_name": subscriber.first_name,
-        "last_name": subscriber.last_name,
-        "attributes": subscriber.attributes,
-        "labels": {key: spec["labels"] for key, spec in specs.items()},
-    }
-    return text_template.render(
-        parsed,
-        values,
+    return parsed.render(
+        services.subscriber_values(recipient.subscriber),
+        labels=services.labels_of(specs),
         store=settings.PARLEY_STORE_NAME,
         link_for=lambda letter, url: (
-            services.short_link_base() + text_template.link_code(campaign.link_secret, recipient.pk, letter)
+            services.short_link_base() + links.link_code(campaign.link_secret, recipient.pk, letter)
         ),
     )
 
@@ -117,7 +109,8 @@ def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(v
     body = (
         '{{ first_name|default:"friend" }}|{{ last_name }}|{{ attributes.size|label }}|{{ attributes.size }}|'
         '{{ attributes.gifts|label }}|{{ attributes.gifts|default:"none" }}|{{ attributes.vip }}|'
-        '{{ attributes.points|default:"0" }}|{{ attributes.nick|default:"-" }}|{{ store }}|{{ link }} '
+        '{{ attributes.points|default:"0" }}|{{ attributes.nick|default:"-" }}|{{ store }}|{{ first_name|upper }}|'
+        '{{ attributes.nick|title|default:"-" }}|{{ attributes.size|label|lower }}|{{ phone }}|{{ link }} '
         "https://shop.example/faq?a=1&b=2"
     )
     campaign = send(make(vegans, variants=[{"body": body, "weight": 100}]))
@@ -130,6 +123,7 @@ def test_the_sql_personalisation_equals_the_python_one_for_every_kind_of_value(v
     assert any(b.startswith("Ana|") for b in bodies), bodies
     assert any("|Medium|M|Dad, Mom|dad, mom|yes|12|Zoë ✨|" in b for b in bodies), bodies
     assert any(b.startswith("friend|") and "|XL|XL||none|no|2.5|-|" in b for b in bodies), bodies
+    assert any('|ŁUKASZ|O\'Brien "Ob" 100%||+1' in b for b in bodies), bodies
 
 
 def test_split_holdout_and_weights_are_close_to_the_percentages(diet, daytime):
@@ -281,7 +275,7 @@ def test_test_then_winner_sends_the_rest_the_best_variant(diet, settings, daytim
     console.send_due()
     # B's recipients click; A's do not.
     for recipient in campaign.recipients.filter(variant__label="B")[:10]:
-        code = text_template.link_code(campaign.link_secret, recipient.pk, "g")
+        code = links.link_code(campaign.link_secret, recipient.pk, "g")
         assert services.link_open(code=code, user_agent="Mozilla/5.0 (iPhone)")
     campaigns_fanout_due(now=daytime + timedelta(hours=1))
     campaign.refresh_from_db()

@@ -14,6 +14,7 @@ from conversations import services
 from conversations.inbox import services as inbox
 from conversations.models import (
     AttributeChange,
+    AttributeDefinition,
     CannedResponse,
     ConsentEvent,
     Conversation,
@@ -492,6 +493,32 @@ def test_a_canned_response_with_the_shoppers_answers(agent_client, talk):
     canned = CannedResponse.objects.create(title="Size", body="{{ first_name }}, size {{ attributes.size }} is in.")
     html = agent_client.get(f"/inbox/{talk.pk}/canned/{canned.pk}/", **HTMX).content.decode()
     assert ">Ana, size L is in.</textarea>" in html
+
+
+def test_a_canned_response_speaks_the_language_of_every_text(agent_client, talk, settings):
+    settings.PARLEY_STORE_NAME = "Acme"
+    AttributeDefinition.objects.update_or_create(
+        key="size", defaults={"label": "Size", "type": "single_choice", "options": [{"value": "L", "label": "Large"}]}
+    )
+    services.subscriber_attributes_set(subscriber=talk.subscriber, changes={"size": "L"}, source="flow")
+    body = "{{ first_name|upper }}, {{ attributes.size|label|lower }} is in at {{ store }}. {{ First }}"
+    canned = CannedResponse.objects.create(title="Size label", body=body)
+    html = agent_client.get(f"/inbox/{talk.pk}/canned/{canned.pk}/", **HTMX).content.decode()
+    assert ">ANA, large is in at Acme. {{ First }}</textarea>" in html
+
+
+def test_the_admin_names_what_is_wrong_in_a_canned_response(admin_client):
+    response = admin_client.post(
+        "/admin/conversations/cannedresponse/add/",
+        {"title": "Typo", "body": "Hi {{ frist_name }}, {{ first_name|capfirst }}"},
+    )
+    assert response.status_code == 200 and not CannedResponse.objects.filter(title="Typo").exists()
+    page = response.content.decode()
+    assert "unknown variable {{ frist_name }}" in page and "unknown filter &#x27;capfirst&#x27;" in page
+    response = admin_client.post(
+        "/admin/conversations/cannedresponse/add/", {"title": "Fine", "body": 'Hi {{ first_name|default:"there" }}'}
+    )
+    assert response.status_code == 302 and CannedResponse.objects.filter(title="Fine").exists()
 
 
 def test_after_picking_a_canned_response_the_others_are_still_offered(agent_client, talk):

@@ -1,0 +1,57 @@
+"""The one language of `{{ }}` in texts: flows, campaigns and the inbox's canned responses all speak it.
+
+    Hi {{ first_name|default:"there" }}! {{ attributes.size|label }} is back in stock: {{ link }}
+
+Variables (rules.py says which a kind of text may use):
+- `first_name`, `last_name`, `phone`: the subscriber's; `store`: the store's name;
+- `attributes.<key>`: an answer (a defined attribute); a list reads "a, b", yes/no answers read "yes" / "no";
+- the caller's own: `offer_code` in flows, `link` in campaigns (every URL in a campaign text is a link too);
+- `event.<property>…` (`event.url`, `event.items.0.title`) where the caller supplies an event.
+
+Filters, applied left to right: `default:"…"` (when the value is missing or empty), `label` (an attribute's
+option label instead of its stored value; it reads the stored value, so it comes first wherever it is
+written), `upper`, `lower`, `title`.
+
+A text is read once (`parse`, cached), checked against what its kind of text offers (`problems`: each problem
+named, e.g. "unknown variable {{ frist_name }}"), and filled in Python (`render`: flows, canned responses,
+previews, test sends) or compiled to one SQL expression (`to_sql`: the campaign fan-out). Both fillings give
+the same text. Pure apart from `to_sql`, which asks the connection which database it speaks to.
+"""
+
+from django.core.exceptions import ValidationError
+
+from .render import lookup, render, value_text
+from .rules import FILTERS, STANDARD_NAMES, Problem, Scope, option_labels, problems
+from .sql import dialect, sqlite_functions_add, to_sql
+from .syntax import Filter, Link, Template, Variable, parse
+
+
+def validated(text: str, scope: Scope, *, links: bool = False) -> Template:
+    """`text` read, or a ValidationError listing every problem (with its hint)."""
+    template = parse(text, links=links)
+    found = problems(template, scope)
+    if found:
+        raise ValidationError([str(problem) for problem in found])
+    return template
+
+
+__all__ = [
+    "FILTERS",
+    "STANDARD_NAMES",
+    "Filter",
+    "Link",
+    "Problem",
+    "Scope",
+    "Template",
+    "Variable",
+    "dialect",
+    "lookup",
+    "option_labels",
+    "parse",
+    "problems",
+    "render",
+    "sqlite_functions_add",
+    "to_sql",
+    "validated",
+    "value_text",
+]
