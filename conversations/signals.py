@@ -32,6 +32,12 @@ def send_isolated(signal: Signal, **kwargs) -> None:
         log.exception("a receiver of %r failed; what the sender did stands", signal)
 
 
+# Sent by the outbox when the provider says a number unsubscribed at the carrier (Twilio's 21610, on a send or in
+# a delivery report), with `subscriber_id` and `details`: conversations opts them out (services/subscribers.py),
+# which cancels their texts through the outbox. Sent plainly, not isolated: if the opt-out fails, so does the
+# outbox's write of that outcome, which is tried again.
+provider_reported_opt_out = Signal()
+
 # Sent when a conversation opens or reopens, with `conversation`: flows pause the subscriber's runs.
 conversation_opened = Signal()
 

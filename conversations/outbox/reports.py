@@ -5,7 +5,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Message, Subscriber
+from ..models import Message
+from ..signals import provider_reported_opt_out
 from ..sms.providers import UNSUBSCRIBED_ERROR, ProviderError
 
 # Texts whose outcome the outbox does not know (their worker died while handing them over, or the provider did
@@ -70,13 +71,12 @@ def status_callback_url(message: Message) -> str:
 
 
 def provider_opt_out(message: Message, error: ProviderError) -> None:
-    """The provider says the number unsubscribed (it texted STOP to the carrier): opt them out here too."""
-    from ..services.subscribers import subscriber_opt_out
+    """The provider says the number unsubscribed (it texted STOP to the carrier): opt them out here too.
 
-    subscriber = Subscriber.objects.get(pk=message.subscriber_id)
-    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        subscriber_opt_out(
-            subscriber=subscriber,
-            source="provider",
-            details={"error_code": error.code, "message_id": message.pk, "reason": error.message},
-        )
+    The opt-out is a consent change that cancels texts through the outbox, so the outbox asks for it by signal.
+    """
+    provider_reported_opt_out.send(
+        sender=Message,
+        subscriber_id=message.subscriber_id,
+        details={"error_code": error.code, "message_id": message.pk, "reason": error.message},
+    )

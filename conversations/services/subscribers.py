@@ -313,6 +313,13 @@ def subscriber_opt_out(
         return event
 
 
+def subscriber_opt_out_reported(sender, *, subscriber_id: int, details: Mapping[str, Any], **signal) -> None:
+    """The provider says the number unsubscribed at the carrier (signals.provider_reported_opt_out): opt out here."""
+    subscriber = Subscriber.objects.get(pk=subscriber_id)
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        subscriber_opt_out(subscriber=subscriber, source="provider", details=details)
+
+
 def subscriber_delete(*, subscriber: Subscriber) -> None:
     """Delete a subscriber and their history; consent records stay, keyed by phone, as the law asks."""
     subscriber.delete()
