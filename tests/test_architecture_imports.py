@@ -23,19 +23,12 @@ def test_apps_import_only_downward(capsys):
     assert kept, capsys.readouterr().out
 
 
-# Cycles known and being untangled, each with why it exists; the test fails when one is gone, so it leaves this list.
-KNOWN_CYCLES: dict[frozenset[str], str] = {}
-
-
 def test_no_module_takes_part_in_an_import_cycle():
     graph = grimp.build_graph("config", *_project_apps(), cache_dir=None)
     modules = {module for module in graph.modules if ".migrations" not in module}
     imports = {module: graph.find_modules_directly_imported_by(module) & modules for module in modules}
-    cycles = {frozenset(component) for component in _strongly_connected(imports) if len(component) > 1}
-    new = [sorted(cycle) for cycle in cycles - KNOWN_CYCLES.keys()]
-    assert not new, "import cycles:\n" + "\n".join(_describe(graph, cycle) for cycle in sorted(new))
-    gone = [sorted(cycle) for cycle in KNOWN_CYCLES.keys() - cycles]
-    assert not gone, f"these cycles are gone (or changed): take them off KNOWN_CYCLES: {gone}"
+    cycles = sorted(sorted(component) for component in _strongly_connected(imports) if len(component) > 1)
+    assert not cycles, "import cycles:\n" + "\n".join(_describe(graph, cycle) for cycle in cycles)
 
 
 def _project_apps() -> list[str]:
