@@ -103,6 +103,7 @@ def test_a_change_to_a_node_someone_deleted_is_refused_with_the_reason(staff, qu
 def test_an_edit_reads_and_writes_the_flow_once(staff, quiz, django_assert_max_num_queries):
     # The lock is the read the view made before: one SELECT … FOR UPDATE and one UPDATE, then the workspace (the
     # two more here are the savepoint of the test's transaction, a BEGIN and COMMIT outside tests).
+    staff.get(f"/flows/{quiz.pk}/")  # the editor is open: the user's permissions are known
     with django_assert_max_num_queries(15):
         staff.post(f"/flows/{quiz.pk}/nodes/ask_skin/save/", {"f-text": "Skin?"}, HTTP_HX_REQUEST="true")
 
