@@ -55,8 +55,8 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.fanout import BUCKET_STEP, BUCKETS
-from campaigns.models import Campaign, Recipient, Variant
 from campaigns.links import CHECK_LENGTH
+from campaigns.models import Campaign, Recipient, Variant
 from conversations.models import Message, SenderPace, Subscriber
 from conversations.outbox import gate_rules, messages_cancel, outbox_send_due
 from conversations.phones import time_zones_for_phone

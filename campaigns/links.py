@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from conversations import templating
+from conversations.templating import sql as templating_sql
 
 LINK_LETTERS = "ghijklmnopqrstuvwxyz"  # never hex digits: a code is <recipient id in hex><letter><check>
 CHECK_LENGTH = 8  # 32 bits: forging one recipient's click takes billions of tries
@@ -47,7 +48,7 @@ class CampaignText:
 
     def sql(self, connection, *, labels: dict, store: str, link_base: str, secret: str) -> tuple[str, list]:
         """One SQL expression of the text over the subscriber `s` and the campaign recipient `r`; (sql, params)."""
-        return templating.to_sql(
+        return templating_sql.to_sql(
             self.template,
             connection=connection,
             labels=labels,
@@ -117,7 +118,7 @@ def code_parts(code: str) -> tuple[int, str, str] | None:
 
 def code_sql(connection, *, link_base: str, secret: str, letter: str) -> tuple[str, list]:
     """`link_base + link_code(secret, r.id, letter)` in SQL, over the campaign recipient `r`."""
-    hex_id = templating.dialect(connection).hex("r.id")
+    hex_id = templating_sql.dialect(connection).hex("r.id")
     return (
         f"CAST(%s AS TEXT) || {hex_id} || CAST(%s AS TEXT) || "
         f"substr(md5(CAST(%s AS TEXT) || CAST(r.id AS TEXT) || CAST(%s AS TEXT)), 1, {CHECK_LENGTH})",

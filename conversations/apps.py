@@ -13,7 +13,7 @@ class ConversationsConfig(AppConfig):
         from .outbox import outbox_kick_if_claimed
         from .services.subscribers import subscriber_opt_out_reported
         from .signals import provider_reported_opt_out
-        from .templating import sqlite_functions_add
+        from .templating.sql import sqlite_functions_add
 
         # A worker process that replaces a killed one wakes a sender for the texts the dead one had claimed.
         post_spawn.connect(outbox_kick_if_claimed, dispatch_uid="conversations.outbox_kick_if_claimed")

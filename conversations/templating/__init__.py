@@ -14,20 +14,20 @@ written), `upper`, `lower`, `title`.
 
 A text is read once (`parse`, cached), checked against what its kind of text offers (`problems`: each problem
 named, e.g. "unknown variable {{ frist_name }}"), and filled in Python (`render`: flows, canned responses,
-previews, test sends) or compiled to one SQL expression (`to_sql`: the campaign fan-out). Both fillings give
-the same text. Pure apart from `to_sql`, which asks the connection which database it speaks to.
+previews, test sends) or compiled to one SQL expression (`templating.sql.to_sql`: the campaign fan-out). Both
+fillings give the same text. Everything imported here is pure Python, so the flow engine may use it; `sql` asks
+the connection which database it speaks to and is imported by name where it is needed.
 """
-
-from django.core.exceptions import ValidationError
 
 from .render import lookup, render, value_text
 from .rules import FILTERS, STANDARD_NAMES, Problem, Scope, option_labels, problems
-from .sql import dialect, sqlite_functions_add, to_sql
 from .syntax import Filter, Link, Template, Variable, parse
 
 
 def validated(text: str, scope: Scope, *, links: bool = False) -> Template:
     """`text` read, or a ValidationError listing every problem (with its hint)."""
+    from django.core.exceptions import ValidationError  # only callers inside Django validate
+
     template = parse(text, links=links)
     found = problems(template, scope)
     if found:
@@ -44,14 +44,11 @@ __all__ = [
     "Scope",
     "Template",
     "Variable",
-    "dialect",
     "lookup",
     "option_labels",
     "parse",
     "problems",
     "render",
-    "sqlite_functions_add",
-    "to_sql",
     "validated",
     "value_text",
 ]

@@ -7,9 +7,9 @@ import itertools
 import pytest
 from django.db import connection
 
-from conversations import templating
 from conversations.models import Subscriber
 from conversations.templating import Filter, Link, Scope, Variable, parse, problems, render
+from conversations.templating import sql as templating_sql
 from tests.factories import SubscriberFactory
 
 LABELS = {
@@ -220,7 +220,7 @@ def people(db):
 
 def python_and_sql(text: str, people: list[Subscriber]) -> list[tuple[str, str]]:
     template = parse(text)
-    body_sql, params = templating.to_sql(template, connection=connection, labels=LABELS, constants={"store": STORE})
+    body_sql, params = templating_sql.to_sql(template, connection=connection, labels=LABELS, constants={"store": STORE})
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT s.id, {body_sql} FROM {Subscriber._meta.db_table} s WHERE s.id IN "
@@ -266,7 +266,7 @@ def test_literal_text_and_an_empty_text_compile(people):
 
 def test_what_the_database_cannot_fill_is_refused():
     with pytest.raises(ValueError, match="cannot be filled by the database"):
-        templating.to_sql(parse("{{ event.url }}"), connection=connection, labels={}, constants={})
+        templating_sql.to_sql(parse("{{ event.url }}"), connection=connection, labels={}, constants={})
 
 
 # --- The texts Parley ships --------------------------------------------------------------------------------

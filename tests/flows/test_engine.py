@@ -1,10 +1,15 @@
 """The pure engine: definitions in, states and effects out; replayable conversations."""
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from flows import engine
 from flows.engine import Event, Reply, Start, Timeout
 from tests.flows.conftest import NOW
+
+ROOT = Path(__file__).resolve().parents[2]
 
 QUIZ = {
     "nodes": [
@@ -168,3 +173,12 @@ def test_the_loop_guard_ends_a_flow_that_never_waits(context):
     outcome = engine.step(loop, None, Start(NOW), context)
     assert outcome.state["status"] == engine.INTERRUPTED
     assert "loop guard" in outcome.effects[-1].reason
+
+
+def test_the_engine_loads_no_django_and_no_database_code():
+    """The engine is pure (architecture.md): importing it alone loads nothing of Django, so it runs anywhere."""
+    script = "import sys, flows.engine; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, env={"PATH": ""}
+    )
+    assert loaded.stdout.strip() == "[]"
