@@ -17,6 +17,9 @@ from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCod
 
 
 class FlowForm(forms.ModelForm):
+    # The draft as this page showed it: a whole draft posted over one the builder changed since is refused.
+    draft_seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Flow
         fields = [
@@ -31,12 +34,22 @@ class FlowForm(forms.ModelForm):
             "draft",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["draft_seen"] = services.flow_draft_fingerprint(self.instance.draft)
+
     def clean_draft(self):
         draft = self.cleaned_data["draft"]
         try:
             services.flow_definition_check(draft)
         except ValidationError as error:
             raise ValidationError(error.message_dict["definition"]) from None
+        if self.instance.pk and "draft" in self.changed_data:
+            try:
+                services.flow_draft_unchanged_since(flow=self.instance, seen=self.data.get("draft_seen"))
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["draft"]) from None
         return draft
 
 
@@ -127,9 +140,13 @@ class FlowAdmin(admin.ModelAdmin):
         """Through the services: a whole draft is checked, and only what this page changed is written (the builder
         may have changed the draft meanwhile)."""
         if change:
-            services.flow_update(flow=obj, changes={name: form.cleaned_data[name] for name in form.changed_data})
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "draft_seen"}
+            try:
+                services.flow_update(flow=obj, changes=changes, draft_seen=form.cleaned_data["draft_seen"])
+            except ValidationError as error:  # the builder saved between this form's check and now
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
         else:
-            fields = {name: form.cleaned_data[name] for name in form.fields}
+            fields = {name: form.cleaned_data[name] for name in form.fields if name != "draft_seen"}
             created = services.flow_create(fields=fields)
             obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
 

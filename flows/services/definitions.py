@@ -11,6 +11,7 @@ from conversations.models import AttributeDefinition
 from conversations.texts import normalize_keyword
 
 from .. import definition as flow_definition
+from .. import editor
 from ..models import Flow, FlowVersion
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -77,16 +78,36 @@ def flow_create(*, fields: dict) -> Flow:
     return flow
 
 
-def flow_update(*, flow: Flow, changes: dict) -> Flow:
+def flow_draft_fingerprint(draft: dict) -> str:
+    """A short digest of a whole draft, for a page that posts the draft back whole (the flow's admin page)."""
+    return editor.node_fingerprint(draft)
+
+
+def flow_draft_unchanged_since(*, flow: Flow, seen: str | None) -> None:
+    """Refuse, naming the draft, when the saved draft is no longer the one whose fingerprint is `seen`."""
+    saved = Flow.objects.filter(pk=flow.pk).values_list("draft", flat=True).first()
+    if seen and flow_draft_fingerprint(saved) != seen:
+        raise ValidationError(
+            {
+                "draft": "The draft was changed in the builder since this page was opened, so this whole draft "
+                "would undo that change: reload the page and make your change again."
+            }
+        )
+
+
+def flow_update(*, flow: Flow, changes: dict, draft_seen: str | None = None) -> Flow:
     """Save changes to a flow's settings (a draft given whole must be valid), only those fields, with its row locked.
 
     The fields not in `changes` keep what is saved: a change of a flow's settings leaves a draft that the builder
-    changed meanwhile as it is.
+    changed meanwhile as it is. A whole draft given with the fingerprint of the draft it replaced (`draft_seen`) is
+    refused if the builder changed the draft since.
     """
     if "draft" in changes:
         flow_definition_check(changes["draft"])
     with transaction.atomic():
         saved = Flow.objects.select_for_update().get(pk=flow.pk)
+        if "draft" in changes:
+            flow_draft_unchanged_since(flow=saved, seen=draft_seen)
         for name, value in changes.items():
             setattr(saved, name, value)
         saved.full_clean()
