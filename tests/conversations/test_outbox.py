@@ -15,20 +15,14 @@ from conversations.outbox import SendRefused, message_queue, outbox_claim, outbo
 from conversations.services import subscriber_opt_out
 from conversations.sms.providers import TwilioProvider
 from tests.factories import SubscriberFactory
-from tests.fakes.twilio import FakeTwilio, Scripted
+from tests.fakes.twilio import Scripted, twilio_configured
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def twilio(settings):
-    with FakeTwilio() as fake:
-        settings.SMS_PROVIDER = "twilio"
-        settings.TWILIO_ACCOUNT_SID = fake.account_sid
-        settings.TWILIO_AUTH_TOKEN = "secret"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_TIMEOUT_SECONDS = 1
-        settings.SMS_SENDER_MPS = 1000
+    with twilio_configured(settings) as fake:
         settings.PUBLIC_BASE_URL = "https://sms.example.com"
         yield fake
 

@@ -25,7 +25,7 @@ from conversations.outbox.sending import SendReport, _deliver, _record_sent, _st
 from conversations.services import inbound_receive
 from conversations.sms.providers import TwilioProvider
 from tests.factories import SubscriberFactory
-from tests.fakes.twilio import FakeTwilio
+from tests.fakes.twilio import twilio_configured
 
 pytestmark = pytest.mark.django_db
 FLOW = Message.Origin.FLOW
@@ -34,13 +34,7 @@ RUN = 41  # a flow run's id: the origin id of its texts
 
 @pytest.fixture
 def twilio(settings):
-    with FakeTwilio() as fake:
-        settings.SMS_PROVIDER = "twilio"
-        settings.TWILIO_ACCOUNT_SID = fake.account_sid
-        settings.TWILIO_AUTH_TOKEN = "secret"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_TIMEOUT_SECONDS = 1
-        settings.SMS_SENDER_MPS = 1000
+    with twilio_configured(settings) as fake:
         yield fake
 
 

@@ -26,20 +26,14 @@ from conversations.outbox import queue as outbox_queue
 from conversations.sms.providers import ConsoleProvider, SendResult, TwilioProvider
 from tests.conversations.test_workers import ROOT, database_url, queue_texts, start_worker
 from tests.factories import SubscriberFactory
-from tests.fakes.twilio import FakeTwilio, Scripted
+from tests.fakes.twilio import FakeTwilio, Scripted, twilio_configured
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def twilio(settings):
-    with FakeTwilio() as fake:
-        settings.SMS_PROVIDER = "twilio"
-        settings.TWILIO_ACCOUNT_SID = fake.account_sid
-        settings.TWILIO_AUTH_TOKEN = "secret"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_TIMEOUT_SECONDS = 2
-        settings.SMS_SENDER_MPS = 1000
+    with twilio_configured(settings, timeout_seconds=2) as fake:
         yield fake
 
 

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
@@ -101,3 +102,16 @@ class FakeTwilio(LocalServer):
         """The form fields of every message request received, in order."""
         with self._lock:
             return [request["form"] for request in self.requests]
+
+
+@contextmanager
+def twilio_configured(settings, *, timeout_seconds: float = 1):
+    """A fake Twilio with Parley's settings pointed at it, and a sender fast enough that pacing is not under test."""
+    with FakeTwilio() as fake:
+        settings.SMS_PROVIDER = "twilio"
+        settings.TWILIO_ACCOUNT_SID = fake.account_sid
+        settings.TWILIO_AUTH_TOKEN = "secret"
+        settings.TWILIO_API_BASE_URL = fake.url
+        settings.TWILIO_TIMEOUT_SECONDS = timeout_seconds
+        settings.SMS_SENDER_MPS = 1000
+        yield fake
