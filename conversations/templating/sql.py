@@ -212,7 +212,7 @@ class _SQLite:
 
 def sqlite_functions_add(sender, connection, **kwargs) -> None:
     """connection_created: SQLite's own upper() and lower() know only ASCII, so the texts use Python's."""
-    if is_postgresql(connection.alias):
+    if connection.vendor != "sqlite":  # the connection at hand; it may have no alias (PostgreSQL's "no database")
         return
     for name, method in (("parley_upper", str.upper), ("parley_lower", str.lower), ("parley_title", str.title)):
         connection.connection.create_function(name, 1, _text_function(method), deterministic=True)
