@@ -55,6 +55,10 @@ ALLOWED = {
         "B5's baseline: the hand-written INSERT … SELECT that the fan-out through the outbox is measured against, "
         "run only on a benchmark database"
     ),
+    ("benchmarks/send_rate.py", "_measure"): (
+        "B4 clears what an earlier measurement left, stamped texts included: their workers are gone, and a lease "
+        "running out in the middle of the next measurement would be measured as a slower sender"
+    ),
     ("benchmarks/campaigns.py", "_delete_bench_campaigns"): (
         "the benchmark deletes the campaigns it made, with their million texts, by SQL, on a benchmark database"
     ),
