@@ -11,6 +11,10 @@ CART_ABANDONED = "cart_abandoned"  # a cart was left without checking out (the s
 CHECKOUT_STARTED = "checkout_started"  # a checkout was begun (the store tells us)
 BROWSE_ABANDONED = "browse_abandoned"  # products were looked at and none put in a cart (the store tells us)
 PRODUCT_VIEWED = "product_viewed"  # a product page was viewed (the store tells us)
+COLLECTION_VIEWED = "collection_viewed"  # a collection (category) page was viewed (browse tracking)
+ORDER_FULFILLED = "order_fulfilled"  # an order (or part of it) was shipped (store webhooks)
+ORDER_OUT_FOR_DELIVERY = "order_out_for_delivery"  # the carrier is delivering it today (store webhooks)
+ORDER_DELIVERED = "order_delivered"  # the carrier delivered it (store webhooks)
 LINK_CLICKED = "link_clicked"  # a person (not a link-preview bot) opened a campaign's short link (campaigns)
 FLOW_ANSWER = "flow_answer"  # a flow's question was answered (flows): properties flow, question, answer
 AGENT_HANDOFF = "agent_handoff"  # a flow handed the shopper to a person in the inbox (flows)
@@ -22,6 +26,10 @@ KNOWN = frozenset(
         CHECKOUT_STARTED,
         BROWSE_ABANDONED,
         PRODUCT_VIEWED,
+        COLLECTION_VIEWED,
+        ORDER_FULFILLED,
+        ORDER_OUT_FOR_DELIVERY,
+        ORDER_DELIVERED,
         LINK_CLICKED,
         FLOW_ANSWER,
         AGENT_HANDOFF,
