@@ -304,6 +304,9 @@ class Message(models.Model):
         CONVERSATIONAL = "conversational", "Conversational reply"
         SYSTEM = "system", "Compliance or service text"
         OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
+        # An order update the shopper asked for (shipped, out for delivery, delivered): not a solicitation, so no
+        # quiet hours or caps, but only to a subscribed number, never after STOP, and never a link to an offer.
+        TRANSACTIONAL = "transactional", "Transactional (order updates)"
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)

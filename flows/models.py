@@ -25,6 +25,12 @@ class Flow(models.Model):
         EVERY_N_DAYS = "every_n_days", "Once per N days"
         ALWAYS = "always", "Every time"
 
+    class Purpose(models.TextChoices):
+        """What the flow's texts are to the send gate (conversations.models.Message.Purpose)."""
+
+        MARKETING = "marketing", "Marketing (quiet hours and caps apply)"
+        TRANSACTIONAL = "transactional", "Transactional: order updates, nothing that sells"
+
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -34,6 +40,12 @@ class Flow(models.Model):
     event_filter = models.JSONField(default=dict, blank=True, help_text="Event trigger: properties that must match.")
     reentry = models.CharField(max_length=16, choices=Reentry.choices, default=Reentry.ALWAYS)
     reentry_days = models.PositiveIntegerField(default=0)
+    purpose = models.CharField(
+        max_length=16,
+        choices=Purpose.choices,
+        default=Purpose.MARKETING,
+        help_text="Transactional flows text order updates at any hour and may hold no offer; marketing is the rest.",
+    )
     draft = models.JSONField(default=dict, blank=True, help_text="The definition being edited.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
