@@ -19,6 +19,10 @@ SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 FAILED_STATUS = 503
 
 
+def configured() -> bool:
+    return bool(settings.SHOPIFY_WEBHOOK_SECRET)
+
+
 def store_url() -> str:
     """Where product pages live: the storefront, else the myshopify.com domain (which redirects to it)."""
     if settings.COMMERCE_STORE_URL:
@@ -29,7 +33,7 @@ def store_url() -> str:
 def refusal(request) -> Refusal | None:
     """Why this request is not Shopify's for this store, or None."""
     secrets = [settings.SHOPIFY_WEBHOOK_SECRET, settings.SHOPIFY_WEBHOOK_SECRET_PREVIOUS]
-    if not settings.SHOPIFY_WEBHOOK_SECRET:
+    if not configured():
         return Refusal(404, Reason.NOT_CONFIGURED, "Shopify is not connected: SHOPIFY_WEBHOOK_SECRET is not set.")
     refused = signature_refusal(request.body, request.headers.get(SIGNATURE_HEADER, ""), secrets, SIGNATURE_HEADER)
     if refused:
