@@ -13,6 +13,7 @@ from .sms.encoding import (
     non_gsm7_characters,
     prepare_body,
 )
+from .sms.gate import selling_links
 from .sms.keywords import is_reserved as is_reserved_keyword
 from .sms.keywords import normalize as normalize_keyword
 
@@ -25,4 +26,5 @@ __all__ = [
     "non_gsm7_characters",
     "normalize_keyword",
     "prepare_body",
+    "selling_links",
 ]

@@ -53,6 +53,9 @@ def message_queue(
         )
     if purpose not in Message.Purpose.values:
         raise ValueError(f"unknown message purpose {purpose!r}")
+    refused = gate.content_refusal(purpose, body)
+    if refused is not None:
+        raise SendRefused(refused)
     now = timezone.now()
     rules = gate_rules()
     recipient = recipients_for([subscriber], now, with_history=False)[subscriber.pk]

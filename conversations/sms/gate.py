@@ -7,6 +7,7 @@ when a message is queued and again in the transaction that marks it sending.
 Callers never check consent themselves.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ MARKETING = "marketing"
 CONVERSATIONAL = "conversational"
 SYSTEM = "system"
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+TRANSACTIONAL = "transactional"  # an order update: not a solicitation (compliance.md, section 3)
 
 SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
@@ -83,6 +85,8 @@ def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = 
         return Decision(REFUSE, f"{recipient.phone} has not opted out", code="not_opted_out")
     if purpose == SYSTEM:
         return Decision(SEND)
+    if purpose == TRANSACTIONAL:
+        return _transactional(recipient)
     replying = (
         purpose == CONVERSATIONAL
         and recipient.last_inbound_at is not None
@@ -108,10 +112,58 @@ def decide(*, purpose: str, recipient: Recipient, now: datetime, rules: Rules = 
 
 def needs_history(purpose: str, recipient: Recipient, now: datetime) -> bool:
     """Whether deciding needs the recipient's recent marketing texts (only texts that meet the caps do)."""
-    if recipient.status == UNSUBSCRIBED or purpose in (SYSTEM, OPT_OUT_CONFIRMATION):
+    if recipient.status == UNSUBSCRIBED or purpose in (SYSTEM, OPT_OUT_CONFIRMATION, TRANSACTIONAL):
         return False
     replying = recipient.last_inbound_at is not None and now - recipient.last_inbound_at <= CONVERSATION_WINDOW
     return not (purpose == CONVERSATIONAL and replying)
+
+
+def _transactional(recipient: Recipient) -> Decision:
+    """An order update goes at once, at any hour and beyond the caps (it solicits nothing), to a subscribed number:
+    the opt-out was refused above, and someone who never agreed to texts gets none."""
+    if recipient.status != SUBSCRIBED:
+        return Decision(
+            REFUSE,
+            f"{recipient.phone} has not agreed to texts (status {recipient.status}), so no order update goes to them",
+            code="no_consent",
+        )
+    return Decision(SEND)
+
+
+# A link that sells: a discount or coupon applied by the link (Shopify's /discount/<code>, WooCommerce's
+# ?coupon=), or a page named for a sale, an offer, a promotion or a deal. A transactional text may carry none.
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_SELLING = re.compile(
+    r"(?<![a-z])(discounts?|coupons?|promos?|promotions?|sales?|offers?|deals?|clearance|vouchers?)(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def content_refusal(purpose: str, body: str) -> Decision | None:
+    """Whether a text's words are wrong for its purpose: a transactional text may not sell (None: they are fine)."""
+    if purpose != TRANSACTIONAL:
+        return None
+    selling = selling_links(body)
+    if selling:
+        return Decision(
+            REFUSE,
+            f"a transactional text may not carry a link to a sale or an offer ({selling[0]}); "
+            "send it as marketing, or link to the order or its tracking instead",
+            code="selling_link",
+        )
+    return None
+
+
+def selling_links(body: str) -> list[str]:
+    """The links in a text that lead to a sale or an offer (their path or query names one); tracking and
+    order-status links pass."""
+    found = []
+    for link in _LINK.findall(body):
+        host_and_rest = link.split("://", 1)[1]
+        path = host_and_rest.split("/", 1)[1] if "/" in host_and_rest else host_and_rest.partition("?")[2]
+        if _SELLING.search(path):
+            found.append(link)
+    return found
 
 
 def _timing(recipient: Recipient, now: datetime, rules: Rules) -> Decision:
