@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils.html import format_html
 
 from . import services, shopify, woocommerce
-from .models import Platform, Product, Variant, WebhookDelivery, WebhookRefusal
+from .models import Checkout, Platform, Product, Variant, WebhookDelivery, WebhookRefusal
 
 ADAPTERS = {Platform.SHOPIFY: shopify, Platform.WOOCOMMERCE: woocommerce}
 
@@ -220,3 +220,66 @@ class VariantAdmin(ReadOnly):
     @admin.display(description="Options")
     def option_text(self, obj):
         return obj.option_text or "—"
+
+
+class CheckoutStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", "Waiting (may be called abandoned)"),
+            ("abandoned", "Abandoned"),
+            ("completed", "Completed by an order"),
+            ("no_phone", "No usable phone"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.waiting()
+        if self.value() == "abandoned":
+            return queryset.filter(abandoned_at__isnull=False)
+        if self.value() == "completed":
+            return queryset.filter(completed_at__isnull=False)
+        if self.value() == "no_phone":
+            return queryset.filter(phone="")
+        return queryset
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(ReadOnly):
+    list_display = ["token", "platform", "state", "phone", "total", "currency", "item_count", "touched_at", "note"]
+    list_filter = [CheckoutStateFilter, "platform"]
+    search_fields = ["=token"]
+    fields = [
+        "platform",
+        "token",
+        "cart_token",
+        "external_id",
+        "state",
+        "phone",
+        "phone_problem",
+        "abandoned_checkout_url",
+        "total",
+        "currency",
+        "item_count",
+        "started_at",
+        "platform_updated_at",
+        "touched_at",
+        "completed_at",
+        "order_id",
+        "abandoned_at",
+        "note",
+        "properties_json",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="State")
+    def state(self, obj):
+        return obj.state
+
+    @admin.display(description="Event properties")
+    def properties_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.properties, indent=2, ensure_ascii=False))

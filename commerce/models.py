@@ -96,6 +96,42 @@ class WebhookRefusal(models.Model):
         return f"{self.get_platform_display()} {self.day}: {self.count} × {self.get_reason_display()}"
 
 
+class PlatformCustomer(models.Model):
+    """A customer of the store's platform, linked to the subscriber with their number (customers webhooks).
+
+    What the platform last said about their SMS consent is kept here; the consent itself lives in the subscriber's
+    consent records. The link is how an opt-out in Parley finds the customer to unsubscribe in the store too.
+    """
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=64, help_text="The platform's customer id.")
+    subscriber = models.ForeignKey(
+        "conversations.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="platform_customers",
+        help_text="The subscriber with the customer's phone number, when there is one.",
+    )
+    sms_state = models.CharField(
+        max_length=32, blank=True, help_text="The SMS consent state the platform last sent (subscribed, …)."
+    )
+    consent_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the shopper last decided, as the platform says."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_id"], name="platform_customer_once_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} customer {self.external_id}"
+
+
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Product.Status.ACTIVE)
@@ -194,3 +230,85 @@ class Variant(models.Model):
     @property
     def option_text(self) -> str:
         return ", ".join(f"{option['name']}: {option['value']}" for option in self.options)
+
+
+class CheckoutQuerySet(models.QuerySet):
+    def waiting(self):
+        """Checkouts that may still be called abandoned: a phone, no order, not abandoned yet."""
+        return self.exclude(phone="").filter(completed_at__isnull=True, abandoned_at__isnull=True)
+
+    def due(self, cutoff):
+        """Waiting checkouts the shopper last touched before `cutoff` (now less CHECKOUT_ABANDONED_MINUTES)."""
+        return self.waiting().filter(touched_at__lte=cutoff)
+
+
+class Checkout(models.Model):
+    """A shopper's checkout as the platform last described it (Shopify's checkouts/create and checkouts/update).
+
+    Shopify sends no "abandoned" event: a checkout with a phone that no order completes within
+    CHECKOUT_ABANDONED_MINUTES of its last change becomes one `cart_abandoned` event (the due work).
+    """
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    token = models.CharField(max_length=100, help_text="Shopify's checkout token (an order's checkout_token).")
+    cart_token = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=64, blank=True, help_text="The platform's checkout id.")
+    phone = models.CharField(
+        max_length=16, blank=True, db_index=True, help_text="E.164; empty when the checkout holds no usable number."
+    )
+    phone_problem = models.CharField(
+        max_length=500, blank=True, help_text="Why there is no phone: none given, or why it did not parse."
+    )
+    abandoned_checkout_url = models.URLField(
+        max_length=2000, blank=True, help_text="The shopper's own link back to this checkout."
+    )
+    total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    properties = models.JSONField(
+        default=dict, blank=True, help_text="The checkout_started and cart_abandoned events' properties."
+    )
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the shopper began it (empty: only an order has named it so far)."
+    )
+    platform_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The platform's own updated_at: an older delivery does not overwrite."
+    )
+    touched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the shopper last changed it; the abandonment delay counts from here."
+    )
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="An order completed it: never abandoned.")
+    order_id = models.CharField(max_length=64, blank=True, help_text="The order that completed it.")
+    started_recorded = models.BooleanField(default=False, help_text="checkout_started was recorded for it.")
+    abandoned_at = models.DateTimeField(null=True, blank=True, help_text="When Parley called it abandoned.")
+    note = models.CharField(max_length=500, blank=True, help_text="What came of it: the events recorded, or why not.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CheckoutQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        # Token first, so that the admin's search by token uses this index too.
+        constraints = [models.UniqueConstraint(fields=["token", "platform"], name="checkout_once_per_platform_token")]
+        indexes = [
+            # The abandonment's due query reads only the waiting checkouts, oldest touch first.
+            models.Index(
+                fields=["touched_at"],
+                name="checkout_waiting_idx",
+                condition=Q(completed_at__isnull=True, abandoned_at__isnull=True) & ~Q(phone=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} checkout {self.token}"
+
+    @property
+    def state(self) -> str:
+        if self.completed_at:
+            return "completed"
+        if self.abandoned_at:
+            return "abandoned"
+        if not self.phone:
+            return "no phone"
+        return "waiting"
