@@ -578,6 +578,12 @@ class SignupForm(models.Model):
         help_text="The store's sites that may embed the form, one origin per line, e.g. https://shop.example.com",
     )
     keyword = models.CharField(max_length=20, default="JOIN", help_text="Text-to-join keyword for the QR code.")
+    track_browsing = models.BooleanField(
+        default=True,
+        help_text="The pop-up's script reports the product and collection pages that shoppers it knows (signed up "
+        "in that browser, or came from a tracked link in a text) look at, for browse abandonment; anonymous "
+        "visitors are never reported. Off: it reports nothing and Parley refuses its reports.",
+    )
     thank_you_text = models.CharField(
         max_length=200, default="Almost there! Reply Y to the text we just sent to confirm."
     )

@@ -34,6 +34,7 @@ class SignupFormForm(forms.ModelForm):
             "trigger_value",
             "hide_days_after_close",
             "allowed_origins",
+            "track_browsing",
             "keyword",
             "thank_you_text",
         ]
