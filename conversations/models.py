@@ -214,6 +214,7 @@ class ConsentEvent(models.Model):
         AGENT = "agent", "Agent"
         ADMIN = "admin", "Admin"
         PROVIDER = "provider", "Provider"
+        SHOPIFY = "shopify", "Shopify"  # the store's Shopify said so (its customers webhooks)
 
     subscriber = models.ForeignKey(
         Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events"
