@@ -59,6 +59,8 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["platform", "topic", "event_id"], name="delivery_event_idx"),
+            # The Store connection page reads the newest delivery of each topic.
+            models.Index(fields=["platform", "topic", "-id"], name="delivery_topic_newest_idx"),
             models.Index(fields=["outcome", "-received_at"], name="delivery_outcome_idx"),
             # The retention sweep finds the bodies still kept, oldest first, without reading the rest.
             models.Index(fields=["received_at"], name="delivery_body_kept_idx", condition=Q(body__isnull=False)),
