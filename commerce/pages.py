@@ -20,6 +20,8 @@ def connection(request):
     context = {
         "title": "Store connection",
         "connections": connections,
+        "checkouts": selectors.checkouts_waiting(),
+        "checkouts_url": reverse("admin:commerce_checkout_changelist"),
         "insecure": not base.startswith("https://"),
         "body_days": settings.COMMERCE_WEBHOOK_BODY_DAYS,
         "deliveries_url": reverse("admin:commerce_webhookdelivery_changelist"),

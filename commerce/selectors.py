@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
 from . import shopify, woocommerce
-from .models import Platform, WebhookDelivery, WebhookRefusal
+from .models import Checkout, Platform, WebhookDelivery, WebhookRefusal
 
 ADAPTERS = {Platform.SHOPIFY: shopify, Platform.WOOCOMMERCE: woocommerce}
 RECENT = timedelta(hours=24)
@@ -107,3 +107,20 @@ def _details(platform: str) -> list[tuple[str, str]]:
     if previous:
         rows.append(("Secret rotation", "in progress: deliveries signed with the previous secret are accepted"))
     return rows
+
+
+@dataclass
+class WaitingCheckouts:
+    total: int
+    minutes: int
+    soonest: list[Checkout]  # the next to be called abandoned, with `due_at` set
+
+
+def checkouts_waiting(*, limit: int = 20) -> WaitingCheckouts:
+    """Checkouts with a phone and no order yet: how many, and the next ones to become `cart_abandoned`."""
+    minutes = settings.CHECKOUT_ABANDONED_MINUTES
+    waiting = Checkout.objects.waiting()
+    soonest = list(waiting.order_by("touched_at", "id")[:limit])
+    for checkout in soonest:
+        checkout.due_at = checkout.touched_at + timedelta(minutes=minutes) if checkout.touched_at else None
+    return WaitingCheckouts(total=waiting.count(), minutes=minutes, soonest=soonest)

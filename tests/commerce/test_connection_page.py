@@ -1,5 +1,7 @@
 """The Store connection page: what is connected, the URLs to paste, the newest delivery of every topic."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission, User
 
@@ -62,3 +64,19 @@ def test_needs_staff_with_the_delivery_log_permission(client, shopify):
     assert client.get(URL).status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
     assert client.get(URL).status_code == 200
+
+
+def test_lists_the_checkouts_waiting_to_be_called_abandoned(admin_client, shopify, settings, subscriber):
+    settings.CHECKOUT_ABANDONED_MINUTES = 45
+    checkout = payload("shopify/checkouts_create.json")
+    checkout["phone"] = subscriber.phone
+    shopify.post(admin_client, "checkouts/create", checkout)
+
+    response = admin_client.get(URL)
+
+    waiting = response.context["checkouts"]
+    assert waiting.total == 1 and waiting.minutes == 45
+    (row,) = waiting.soonest
+    assert row.token == checkout["token"]
+    assert row.due_at == row.touched_at + timedelta(minutes=45)
+    assert "Checkouts waiting to be called abandoned: 1" in response.content.decode()
