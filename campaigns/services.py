@@ -49,7 +49,7 @@ def short_link_base() -> str:
 
 def text_scope(specs: dict) -> templating.Scope:
     """What a campaign text may use: the standard variables, the defined attributes, and {{ link }}."""
-    return templating.Scope(labels_of(specs), names=("link",))
+    return templating.Scope(labels_of(specs), names=("link",), no_event="a campaign goes to a segment and has no event")
 
 
 def labels_of(specs: dict) -> dict[str, dict[str, str]]:

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from conversations.templating import render
+from conversations.event_properties import sample_properties, unknown_property
+from conversations.templating import parse, render
 from conversations.texts import normalize_keyword
 
 from . import definition as flow_definition
@@ -38,13 +39,17 @@ def flow_checks(
     segments_of: Callable[[str], int] | None = None,
     flow_id: int | None = None,
     flow_name: str = "",
+    event_type: str = "",
 ) -> list[Check]:
     """Everything the editor should say about a definition, errors first.
 
     `keywords_in_use` maps each keyword of the *other* active flows to that flow's name; `segments_of` counts
-    the SMS segments of a text (the pipeline's own counter).
+    the SMS segments of a text (the pipeline's own counter); `event_type` is the event that starts the flow (trigger
+    `event`), whose properties its texts may read.
     """
     found = [_as_check(problem) for problem in flow_definition.problems(definition, attributes)]
+    if isinstance(definition, dict) and not found:
+        found += event_checks(definition, trigger=trigger, event_type=event_type)
     in_use = keywords_in_use or {}
     for word in keywords:
         word = normalize_keyword(word).replace(" ", "")
@@ -59,7 +64,7 @@ def flow_checks(
     for node_id in nodes.keys() - reachable(nodes, start):
         found.append(Check(WARNING, node_id, "no path leads to this node: it can never run"))
     for node in definition["nodes"]:
-        found += _node_warnings(node, attributes, segments_of)
+        found += _node_warnings(node, attributes, segments_of, event_type)
         if node["type"] == "start_flow" and str(node.get("flow")) in {str(flow_id), flow_name} - {"", "None"}:
             found.append(Check(ERROR, node["id"], "this node starts the flow it is in: it would start itself forever"))
     if trigger in MARKETING_TRIGGERS:
@@ -81,7 +86,39 @@ def _as_check(problem: str) -> Check:
     return Check(ERROR, match[1], match[2]) if match else Check(ERROR, "", problem)
 
 
-def _node_warnings(node: dict, attributes: dict[str, dict], segments_of) -> list[Check]:
+def event_checks(definition: dict, *, trigger: str, event_type: str) -> list[Check]:
+    """`{{ event.… }}` only in a flow an event starts (an error elsewhere: there is no event to read), and a warning
+    for a property its event type is not known to carry (conversations/event_properties.py)."""
+    found = []
+    for node in definition["nodes"]:
+        for text in node_texts(node):
+            for variable in parse(text).variables:
+                if variable.root != "event" or len(variable.path) < 2:
+                    continue
+                if trigger != "event":
+                    found.append(
+                        Check(
+                            ERROR,
+                            node["id"],
+                            f"{variable.source}: no event starts this flow (its trigger is {trigger}), so there "
+                            "are no event properties to read; start it with an event, or take the variable out",
+                        )
+                    )
+                    continue
+                why = unknown_property(event_type, variable.path[1:])
+                if why:
+                    found.append(Check(WARNING, node["id"], f"{variable.source} may be empty: {why}"))
+    return list(dict.fromkeys(found))
+
+
+def node_texts(node: dict) -> list[str]:
+    """The texts of a node that are filled in for the shopper: its text, an agent's note, a nudge."""
+    other = node.get("other")
+    texts = [node.get("text"), node.get("note"), other.get("nudge") if isinstance(other, dict) else None]
+    return [text for text in texts if isinstance(text, str)]
+
+
+def _node_warnings(node: dict, attributes: dict[str, dict], segments_of, event_type: str = "") -> list[Check]:
     found = []
     kind = node["type"]
     if kind == "ask_question":
@@ -94,7 +131,7 @@ def _node_warnings(node: dict, attributes: dict[str, dict], segments_of) -> list
             Check(WARNING, node["id"], "nothing comes after this node: the flow ends here without an end node")
         )
     if segments_of and isinstance(node.get("text"), str) and kind in SENDING_TYPES:
-        segments = segments_of(_sample(node["text"]))
+        segments = segments_of(_sample(node["text"], event_type))
         if segments > MAX_SEGMENTS:
             found.append(
                 Check(WARNING, node["id"], f"the text is {segments} SMS segments; keep it to {MAX_SEGMENTS} or fewer")
@@ -112,10 +149,11 @@ def _answer_type(node: dict, attributes: dict[str, dict]) -> str:
     return node.get("answer_type") or "text"
 
 
-def _sample(text: str) -> str:
-    """The text as a typical subscriber would get it, to count its segments."""
+def _sample(text: str, event_type: str = "") -> str:
+    """The text as a typical subscriber would get it (with a sample of its event), to count its segments."""
     sample = {"first_name": "Alexandra", "last_name": "Johnson", "phone": "+14155550100", "offer_code": "SAVE15"}
-    return render(text, {**sample, "attributes": {}, "store": "Acme Outfitters"})
+    event = sample_properties(event_type)
+    return render(text, {**sample, "attributes": {}, "store": "Acme Outfitters", "event": event})
 
 
 def _targets(node: dict) -> list[str]:

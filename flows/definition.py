@@ -49,9 +49,10 @@ def problems(definition, attributes: dict[str, dict]) -> list[str]:
 
 
 def text_scope(attributes: dict[str, dict]) -> templating.Scope:
-    """What a flow's texts may use: the standard variables, the defined attributes, and {{ offer_code }}."""
+    """What a flow's texts may use: the standard variables, the defined attributes, {{ offer_code }} and the
+    starting event's {{ event.… }} (whether an event starts the flow is the flow checks' business: checks.py)."""
     labels = {key: templating.option_labels(spec.get("options") or []) for key, spec in attributes.items()}
-    return templating.Scope(labels, names=("offer_code",))
+    return templating.Scope(labels, names=("offer_code",), event=True)
 
 
 def _nudge(node: dict):

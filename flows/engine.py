@@ -6,6 +6,11 @@ time and a random number, because the engine has no clock and no random source o
 engine may know of the subscriber (Context). It returns the new state and the effects for the services to
 apply: texts to send, attributes to set, tags, a time to wake up, a hand-off, another flow to start, the end.
 It knows nothing of Django, the database, the clock or the network.
+
+A run started by an event keeps that event's properties in its state (`new_state(event=…)`), and every text of
+the run reads them as `{{ event.<property> }}`: the reminder sent after a `wait_for_event` timed out still
+names the cart that started it. An awaited event that arrives chooses the path (and its `where`), but the texts
+keep reading the triggering event, so that one flow's texts are always about one thing.
 """
 
 from dataclasses import dataclass, field
@@ -166,8 +171,10 @@ def branch_name(index: int) -> str:
     return chr(ord("A") + index) if index < 26 else str(index + 1)
 
 
-def new_state() -> dict:
-    return {
+def new_state(event: dict | None = None) -> dict:
+    """A run's state before its first node; `event`: the properties of the event that starts it, which its texts
+    read as {{ event.<property> }} for the whole run (an awaited event decides a path but does not replace it)."""
+    state = {
         "node": None,
         "status": ACTIVE,
         "waiting_for": None,
@@ -179,6 +186,9 @@ def new_state() -> dict:
         "tags_added": [],
         "tags_removed": [],
     }
+    if event is not None:
+        state["event"] = dict(event)
+    return state
 
 
 def step(definition: dict, state: dict | None, given, context: Context) -> Outcome:
@@ -261,6 +271,8 @@ class _Run:
             "phone": context.phone,
             "attributes": {**context.attributes, **self.state["answers"]},
             "store": context.store,
+            # The triggering event's properties (none for a run no event started, or one started before runs kept it).
+            "event": self.state.get("event") or {},
         }
 
     def labels(self) -> dict:

@@ -3,6 +3,8 @@
 Nothing is sent and nothing is stored but the simulation itself (a plain dict the editor keeps in the
 session): the engine's effects are applied to the pretend shopper (answers, tags) and written as a
 transcript. Time is the simulation's own: fast-forwarding fires the wait or no-reply timeout the run is at.
+A flow an event starts is tried with a sample of that event's properties (conversations/event_properties.py),
+which the store may edit, so that its texts show `{{ event.url }}` and the like filled in.
 """
 
 import hashlib
@@ -13,12 +15,14 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 
 from conversations.attributes import clean_value
+from conversations.event_properties import sample_properties
 from conversations.models import AttributeDefinition
 
 from . import engine
 
 PRETEND_CODE = "TEST-CODE"
 KEPT_LINES = 100  # of the chat, in the session
+MAX_EVENT_CHARACTERS = 20_000  # of the sample event's JSON a store may type
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Simulation:
     first_name: str = "Sam"
     attributes: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    event: dict = field(default_factory=dict)  # the properties of the pretend event that started the run
     state: dict | None = None
     transcript: list[dict] = field(default_factory=list)  # {"who": flow|shopper|note, "text", "node"}
 
@@ -51,6 +56,7 @@ class Simulation:
             "first_name": self.first_name,
             "attributes": self.attributes,
             "tags": self.tags,
+            "event": self.event,
             "state": self.state,
             "transcript": self.transcript[-KEPT_LINES:],
         }
@@ -68,13 +74,41 @@ def draft_fingerprint(definition: dict) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+class BadSampleEvent(ValueError):
+    """The sample event the store typed cannot be read; the message says why."""
+
+
+def event_from_text(text: str) -> dict:
+    """The sample event's properties as the store typed them (a JSON object); BadSampleEvent saying what is wrong."""
+    if len(text) > MAX_EVENT_CHARACTERS:
+        raise BadSampleEvent(f"the sample event is over {MAX_EVENT_CHARACTERS:,} characters")
+    try:
+        properties = json.loads(text or "{}")
+    except (ValueError, RecursionError) as error:
+        raise BadSampleEvent(f"the sample event is not JSON ({error.__class__.__name__})") from None
+    if not isinstance(properties, dict):
+        raise BadSampleEvent('the sample event must be a JSON object of properties: {"url": "https://…"}')
+    return properties
+
+
 def simulation_start(
-    definition: dict, *, now: datetime, questions: dict, definitions: dict[str, AttributeDefinition]
+    definition: dict,
+    *,
+    now: datetime,
+    questions: dict,
+    definitions: dict[str, AttributeDefinition],
+    event: dict | None = None,
 ) -> Simulation:
-    """A fresh pretend shopper who has just entered the flow."""
-    simulation = Simulation(definition=definition, now=now)
+    """A fresh pretend shopper who has just entered the flow (started by an event with `event`'s properties)."""
+    simulation = Simulation(definition=definition, now=now, event=dict(event or {}))
+    simulation.state = engine.new_state(event=simulation.event if event is not None else None)
     _step(simulation, engine.Start(now, random=0.5), questions, definitions)
     return simulation
+
+
+def sample_event(event_type: str) -> dict:
+    """Made-up properties of an `event_type` event for the simulator ({} for a type Parley does not know)."""
+    return sample_properties(event_type)
 
 
 def simulation_reply(simulation: Simulation, text: str, *, questions: dict, definitions: dict) -> None:

@@ -31,7 +31,16 @@ from .diagram import layout
 from .models import Flow, FlowRun, FlowVersion
 from .results import flow_results
 from .selectors import flow_run_counts
-from .simulator import Simulation, simulation_event, simulation_fast_forward, simulation_reply, simulation_start
+from .simulator import (
+    BadSampleEvent,
+    Simulation,
+    event_from_text,
+    sample_event,
+    simulation_event,
+    simulation_fast_forward,
+    simulation_reply,
+    simulation_start,
+)
 from .versions import definition_diff
 
 MAX_IMPORT_BYTES = 500_000
@@ -147,7 +156,10 @@ def count(request):
 @staff_member_required
 @require_POST
 def simulator(request, pk: int):
-    """The simulator panel: start, reply, fast-forward, fire an event or reset, on the draft."""
+    """The simulator panel: start, reply, fast-forward, fire an event or reset, on the draft.
+
+    A flow an event starts starts with a sample of that event (`event_properties`, as JSON, when the store edited it).
+    """
     _require(request, "flows.view_flow")
     flow = get_object_or_404(Flow, pk=pk)
     key = f"flow-simulation-{flow.pk}"
@@ -156,21 +168,41 @@ def simulator(request, pk: int):
     action = request.POST.get("action", "")
     simulation = Simulation.from_dict(request.session[key], flow.draft) if key in request.session else None
     problem = ""
+    started_by_event = flow.trigger == Flow.Trigger.EVENT
     try:
         if action == "reset" or simulation is None:
-            simulation = simulation_start(flow.draft, now=timezone.now(), **known)
+            event = None
+            if started_by_event:
+                typed = request.POST.get("event_properties")
+                event = event_from_text(typed) if typed is not None else sample_event(flow.event_type)
+            simulation = simulation_start(flow.draft, now=timezone.now(), event=event, **known)
         elif action == "reply" and request.POST.get("text", "").strip():
             simulation_reply(simulation, request.POST["text"].strip()[:1000], **known)
         elif action == "forward":
             simulation_fast_forward(simulation, **known)
         elif action == "event":
-            simulation_event(simulation, request.POST.get("event", event_types.ORDER_PLACED).strip()[:64], {}, **known)
+            awaited = request.POST.get("event", event_types.ORDER_PLACED).strip()[:64]
+            simulation_event(simulation, awaited, sample_event(awaited), **known)
+    except BadSampleEvent as error:
+        problem = f"Not started: {error}."
+        simulation = None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         problem = f"The draft cannot run yet ({error.__class__.__name__}): fix the errors the checks show."
         simulation = None
     if simulation is not None:
         request.session[key] = simulation.as_dict()
-    return render(request, "flows/editor.html#simulator", {"flow": flow, "simulation": simulation, "problem": problem})
+    if simulation is not None:
+        event_json = json.dumps(simulation.event, indent=2, ensure_ascii=False)
+    else:  # what the store typed stays in the box to be put right
+        event_json = request.POST.get("event_properties") or json.dumps(sample_event(flow.event_type), indent=2)
+    context = {
+        "flow": flow,
+        "simulation": simulation,
+        "problem": problem,
+        "event_type": flow.event_type if started_by_event else "",
+        "event_json": event_json,
+    }
+    return render(request, "flows/editor.html#simulator", context)
 
 
 def _changed(request, flow: Flow, *, editing: str = "") -> HttpResponse:
@@ -206,6 +238,7 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
         segments_of=lambda text: count_segments(text).segments,
         flow_id=flow.pk,
         flow_name=flow.name,
+        event_type=flow.event_type if flow.trigger == Flow.Trigger.EVENT else "",
     )
     nodes = [node for node in (flow.draft or {}).get("nodes", []) if isinstance(node, dict)]
     ids = [node.get("id") for node in nodes]

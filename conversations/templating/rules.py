@@ -27,12 +27,14 @@ class Scope:
     """The variables a kind of text may use.
 
     `attributes` maps each defined attribute key to its options' labels ({value: label}; {} when it has no
-    options); `names` are the caller's own variables; `event` allows `event.<property>…`.
+    options); `names` are the caller's own variables; `event` allows `event.<property>…` (`no_event` says why a
+    text may not, where that helps: "a campaign goes to a segment and has no event").
     """
 
     attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     names: tuple[str, ...] = ()
     event: bool = False
+    no_event: str = ""  # why this kind of text has no event, for the message when it uses one
 
     def known(self) -> str:
         names = [*STANDARD_NAMES, *self.names]
@@ -74,7 +76,7 @@ def _variable_problems(variable: Variable, scope: Scope) -> list[Problem]:
             return [
                 Problem(
                     f"unknown variable {{{{ {variable.name} }}}}: event properties exist only in a text sent "
-                    "for an event"
+                    "for an event (a flow an event starts)" + (f"; {scope.no_event}" if scope.no_event else "")
                 )
             ]
         if not rest:

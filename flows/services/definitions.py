@@ -12,6 +12,7 @@ from conversations.texts import normalize_keyword
 
 from .. import definition as flow_definition
 from .. import editor
+from ..checks import ERROR, event_checks
 from ..models import Flow, FlowVersion
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -39,6 +40,13 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
 
 def _publish(flow: Flow, definition, user) -> FlowVersion:
     flow_definition_check(definition)
+    without_event = [
+        f"node {check.node}: {check.message}"
+        for check in event_checks(definition, trigger=flow.trigger, event_type=flow.event_type)
+        if check.level == ERROR
+    ]
+    if without_event:
+        raise ValidationError({"definition": without_event})
     itself = {str(flow.pk), flow.name}
     circles = [n["id"] for n in definition["nodes"] if n["type"] == "start_flow" and str(n.get("flow")) in itself]
     if circles:

@@ -69,16 +69,27 @@ def engine_context(subscriber: Subscriber, questions: dict[str, engine.Question]
 
 
 def run_start(
-    *, flow: Flow, subscriber: Subscriber, trigger: str, in_reply_to: Message | None = None, now: datetime | None = None
+    *,
+    flow: Flow,
+    subscriber: Subscriber,
+    trigger: str,
+    in_reply_to: Message | None = None,
+    now: datetime | None = None,
+    event: Event | None = None,
 ) -> FlowRun | None:
-    """Start a flow's live version for a subscriber, following the one-live-run rule; None when skipped."""
+    """Start a flow's live version for a subscriber, following the one-live-run rule; None when skipped.
+
+    `event`: the event that starts it; the run keeps its properties for its texts ({{ event.url }}).
+    """
     depth = _chained_starts.get()
     if depth >= MAX_CHAINED_STARTS:  # start_flow nodes that lead round in a circle
         log.warning("not starting %s for subscriber %s: %s flows started one another", flow, subscriber.pk, depth)
         return None
     token = _chained_starts.set(depth + 1)
     try:
-        return _run_start(flow=flow, subscriber=subscriber, trigger=trigger, in_reply_to=in_reply_to, now=now)
+        return _run_start(
+            flow=flow, subscriber=subscriber, trigger=trigger, in_reply_to=in_reply_to, now=now, event=event
+        )
     finally:
         _chained_starts.reset(token)
 
@@ -87,7 +98,7 @@ MAX_CHAINED_STARTS = 5
 _chained_starts: contextvars.ContextVar[int] = contextvars.ContextVar("flows_chained_starts", default=0)
 
 
-def _run_start(*, flow, subscriber, trigger, in_reply_to, now) -> FlowRun | None:
+def _run_start(*, flow, subscriber, trigger, in_reply_to, now, event) -> FlowRun | None:
     now = now or timezone.now()
     version = flow.live_version
     if version is None or flow.status != Flow.Status.ACTIVE:
@@ -114,17 +125,22 @@ def _run_start(*, flow, subscriber, trigger, in_reply_to, now) -> FlowRun | None
                 version=version,
                 subscriber=subscriber,
                 trigger=trigger,
-                state={**engine.new_state(), "deferred_start": True},
+                state={**_first_state(event), "deferred_start": True},
                 paused_at=now,
             )
-        run = FlowRun.objects.create(
-            flow=flow, version=version, subscriber=subscriber, trigger=trigger, state=engine.new_state()
-        )
+        state = _first_state(event)
+        run = FlowRun.objects.create(flow=flow, version=version, subscriber=subscriber, trigger=trigger, state=state)
         outcome = engine.step(
-            version.definition, None, engine.Start(now, random=random.random()), engine_context(subscriber)
+            version.definition, state, engine.Start(now, random=random.random()), engine_context(subscriber)
         )
         _apply(run, outcome, in_reply_to=in_reply_to, now=now)
     return run
+
+
+def _first_state(event: Event | None) -> dict:
+    """A new run's state, holding the properties of the event that starts it (its texts read them)."""
+    properties = event.properties if event is not None and isinstance(event.properties, dict) else None
+    return engine.new_state(event=properties)
 
 
 def _may_enter(flow: Flow, subscriber: Subscriber, now: datetime) -> bool:
@@ -200,7 +216,7 @@ def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
                 _apply(run, outcome, now=now)
     for flow in Flow.objects.filter(status=Flow.Status.ACTIVE, trigger=Flow.Trigger.EVENT, event_type=event.type):
         if all(event.properties.get(key) == value for key, value in flow.event_filter.items()):
-            run_start(flow=flow, subscriber=subscriber, trigger="event", now=now)
+            run_start(flow=flow, subscriber=subscriber, trigger="event", now=now, event=event)
 
 
 def runs_process_due(now: datetime | None = None) -> int:

@@ -1,0 +1,239 @@
+"""Flow texts read the properties of the event that started the run: {{ event.url }}, {{ event.items.0.title }}.
+
+The engine (pure) renders them from the run's state; the services keep the starting event's properties on the run;
+the flow checks refuse them in a flow no event starts and warn on a property the event type is not known to carry;
+campaign texts refuse them; the simulator tries a flow with a sample event the store may edit.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+
+from campaigns.models import Campaign
+from campaigns.services import parse as campaign_text_parse
+from conversations import event_types
+from conversations.event_properties import KNOWN_PROPERTIES, sample_properties, unknown_property
+from conversations.models import Message
+from conversations.services import event_record
+from flows import engine
+from flows.checks import ERROR, WARNING, flow_checks
+from flows.models import Flow, FlowRun
+from flows.services import flow_create, flow_publish, runs_process_due
+from tests.conftest import load_data
+from tests.factories import SubscriberFactory, UserFactory
+
+NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+ATTRIBUTES = {item["key"]: item for item in load_data("attributes.json")}
+CHECKOUT = {
+    "checkout_token": "c0ffee",
+    "url": "https://shop.example.com/checkouts/c0ffee/recover",
+    "abandoned_checkout_url": "https://shop.example.com/checkouts/c0ffee/recover",
+    "total": 54.5,
+    "currency": "USD",
+    "item_count": 2,
+    "items": [{"title": "Linen shirt", "quantity": 1}, {"title": "Canvas tote", "quantity": 1}],
+    "platform": "shopify",
+}
+REMINDER = (
+    'You left {{ event.items.0.title|default:"something" }} ({{ event.total }} {{ event.currency }}): '
+    "{{ event.url }} Reply STOP to opt out"
+)
+CART_FLOW = {
+    "nodes": [
+        {"id": "reminder", "type": "send_message", "text": REMINDER, "next": "wait"},
+        {
+            "id": "wait",
+            "type": "wait_for_event",
+            "event": "order_placed",
+            "within_minutes": 60,
+            "next": "thanks",
+            "timeout_next": "again",
+        },
+        {"id": "again", "type": "send_message", "text": "Still there? {{ event.url }}", "next": "end"},
+        {"id": "thanks", "type": "send_message", "text": "Thanks! Order {{ event.order_number }}", "next": "end"},
+        {"id": "end", "type": "end"},
+    ]
+}
+
+
+def sent(outcome: engine.Outcome) -> list[str]:
+    return [effect.text for effect in outcome.effects if isinstance(effect, engine.Send)]
+
+
+# --- The engine (pure) -------------------------------------------------------------------------------------------
+
+
+def test_a_run_started_by_an_event_reads_its_properties(context):
+    outcome = engine.step(CART_FLOW, engine.new_state(event=CHECKOUT), engine.Start(NOW), context)
+    assert sent(outcome) == [
+        "You left Linen shirt (54.5 USD): https://shop.example.com/checkouts/c0ffee/recover Reply STOP to opt out"
+    ]
+    assert outcome.state["event"] == CHECKOUT  # kept for the run's later texts
+
+
+def test_later_texts_read_the_starting_event_and_an_awaited_event_does_not_replace_it(context):
+    started = engine.step(CART_FLOW, engine.new_state(event=CHECKOUT), engine.Start(NOW), context)
+    later = engine.step(CART_FLOW, started.state, engine.Timeout(NOW + timedelta(minutes=61)), context)
+    assert sent(later) == ["Still there? https://shop.example.com/checkouts/c0ffee/recover"]
+    order = engine.Event("order_placed", NOW, {"order_number": "1001"})
+    ordered = engine.step(CART_FLOW, started.state, order, context)
+    assert sent(ordered) == ["Thanks! Order "]  # the checkout carries no order number
+
+
+def test_without_an_event_texts_fall_back_to_their_defaults(context):
+    """Runs started before runs kept their event, and events posted without properties, read as empty."""
+    before = engine.new_state()
+    assert "event" not in before
+    outcome = engine.step(CART_FLOW, before, engine.Start(NOW), context)
+    assert sent(outcome) == ["You left something ( ):  Reply STOP to opt out"]
+
+
+# --- The checks (pure) ------------------------------------------------------------------------------------------
+
+
+def checks(definition, **options):
+    return [
+        (check.level, check.node, check.message)
+        for check in flow_checks(definition, attributes=ATTRIBUTES, **options)
+        if "event" in check.message
+    ]
+
+
+def test_event_properties_in_a_flow_no_event_starts_are_refused():
+    found = checks(CART_FLOW, trigger="manual")
+    assert (
+        ERROR,
+        "reminder",
+        "{{ event.url }}: no event starts this flow (its trigger is manual), so there are no event properties to "
+        "read; start it with an event, or take the variable out",
+    ) in found
+    assert {node for _, node, _ in found} == {"reminder", "again", "thanks"}
+
+
+def test_a_property_the_event_type_is_not_known_to_carry_is_a_warning():
+    found = checks(CART_FLOW, trigger="event", event_type=event_types.CART_ABANDONED)
+    assert found == [
+        (
+            WARNING,
+            "thanks",
+            "{{ event.order_number }} may be empty: a cart_abandoned event is not known to carry 'order_number' "
+            f"(it carries {', '.join(KNOWN_PROPERTIES[event_types.CART_ABANDONED])})",
+        )
+    ]
+    typo = {"nodes": [{"id": "hi", "type": "send_message", "text": "{{ event.items.0.titel }}", "next": None}]}
+    assert checks(typo, trigger="event", event_type=event_types.CART_ABANDONED)[0][2].startswith(
+        "{{ event.items.0.titel }} may be empty: an item of items is not known to carry 'titel'"
+    )
+    # A store's own event type: Parley cannot know what it carries, so it says nothing.
+    assert checks(CART_FLOW, trigger="event", event_type="quiz_finished") == []
+
+
+def test_every_known_event_type_has_a_sample_with_only_known_properties():
+    for event_type, known in KNOWN_PROPERTIES.items():
+        sample = sample_properties(event_type)
+        assert sample and set(sample) <= set(known), event_type
+        assert all(unknown_property(event_type, (name,)) is None for name in sample)
+    assert sample_properties("quiz_finished") == {}
+
+
+# --- Runs through the real services (both databases) ------------------------------------------------------------
+
+
+def cart_flow(definition=CART_FLOW, trigger=Flow.Trigger.EVENT) -> Flow:
+    flow = flow_create(
+        fields={
+            "name": "Cart with its link",
+            "trigger": trigger,
+            "event_type": event_types.CART_ABANDONED if trigger == Flow.Trigger.EVENT else "",
+            "draft": definition,
+        }
+    )
+    flow_publish(flow=flow)
+    return flow
+
+
+@pytest.mark.django_db
+def test_an_event_started_flow_texts_the_checkouts_own_link_and_item():
+    cart_flow()
+    shopper = SubscriberFactory(phone="+14155550123", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="k1")
+    reminder = Message.objects.get(subscriber=shopper, direction="outbound")
+    assert "You left Linen shirt (54.5 USD): https://shop.example.com/checkouts/c0ffee/recover" in reminder.body
+    run = FlowRun.objects.get(subscriber=shopper)
+    assert run.state["event"]["url"] == CHECKOUT["url"]
+    runs_process_due(now=run.wake_at + timedelta(seconds=1))
+    later = Message.objects.filter(subscriber=shopper, direction="outbound").latest("id")
+    assert later.body == "Still there? https://shop.example.com/checkouts/c0ffee/recover"
+
+
+@pytest.mark.django_db
+def test_a_run_started_before_runs_kept_their_event_goes_on_with_defaults():
+    cart_flow()
+    shopper = SubscriberFactory(phone="+14155550124", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="k2")
+    run = FlowRun.objects.get(subscriber=shopper)
+    old_state = {key: value for key, value in run.state.items() if key != "event"}
+    FlowRun.objects.filter(pk=run.pk).update(state=old_state)
+    runs_process_due(now=run.wake_at + timedelta(seconds=1))
+    later = Message.objects.filter(subscriber=shopper, direction="outbound").latest("id")
+    assert later.body == "Still there? "
+
+
+@pytest.mark.django_db
+def test_publishing_refuses_event_properties_in_a_flow_no_event_starts():
+    with pytest.raises(ValidationError) as refused:
+        cart_flow(trigger=Flow.Trigger.MANUAL)
+    assert "node reminder: {{ event.url }}: no event starts this flow (its trigger is manual)" in str(refused.value)
+    assert not Flow.objects.get(name="Cart with its link").versions.exists()
+
+
+@pytest.mark.django_db
+def test_a_campaign_text_refuses_event_properties():
+    campaign = Campaign(name="Sale", link_url="https://shop.example.com/sale")
+    with pytest.raises(ValidationError) as refused:
+        campaign_text_parse("Your cart: {{ event.url }}", campaign, specs={})
+    assert refused.value.messages == [
+        "unknown variable {{ event.url }}: event properties exist only in a text sent for an event (a flow an "
+        "event starts); a campaign goes to a segment and has no event"
+    ]
+
+
+# --- The simulator page -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(client, db):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_flow", "change_flow"]))
+    client.force_login(user)
+    return client
+
+
+def simulate(staff, flow, **data):
+    response = staff.post(f"/flows/{flow.pk}/simulator/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_simulator_starts_an_event_flow_with_a_sample_event_the_store_may_edit(staff):
+    flow = cart_flow()
+    page = simulate(staff, flow, action="reset")
+    sample = sample_properties(event_types.CART_ABANDONED)
+    assert f"You left {sample['items'][0]['title']} (48.0 USD): {sample['url']}" in page
+    assert "Sample cart_abandoned event" in page and 'name="event_properties"' in page
+    edited = json.dumps({"url": "https://shop.example.com/c/mine", "items": [{"title": "Wool socks"}]})
+    page = simulate(staff, flow, action="reset", event_properties=edited)
+    assert "You left Wool socks ( ): https://shop.example.com/c/mine" in page
+    assert "https://shop.example.com/c/mine" in page.split('name="event_properties"')[1]  # the box keeps the edit
+    page = simulate(staff, flow, action="reset", event_properties="[1, 2")
+    assert "Not started: the sample event is not JSON (JSONDecodeError)." in page
+    assert not Message.objects.exists()
+
+
+def test_the_simulator_offers_no_sample_event_to_a_flow_no_event_starts(staff):
+    flow = cart_flow(definition={"nodes": [{"id": "hi", "type": "send_message", "text": "Hi", "next": None}]})
+    Flow.objects.filter(pk=flow.pk).update(trigger=Flow.Trigger.MANUAL, event_type="")
+    assert 'name="event_properties"' not in simulate(staff, Flow.objects.get(pk=flow.pk), action="reset")
