@@ -78,6 +78,10 @@ def _inventory(payload):
     return services.inventory_level_set(platform=PLATFORM, level=mapping.shopify_inventory_level(payload))
 
 
+def _customer(payload):
+    return services.customer_consent_sync(customer=mapping.shopify_customer(payload))
+
+
 # The topics Parley uses, and what each becomes (README, "Connect your store"). Any other is recorded as ignored.
 TOPICS = {
     "orders/create": _order,
@@ -86,6 +90,9 @@ TOPICS = {
     "products/update": _product,
     "products/delete": _product_deleted,
     "inventory_levels/update": _inventory,
+    "customers/create": _customer,
+    "customers/update": _customer,
+    "customers_marketing_consent/update": _customer,
 }
 
 

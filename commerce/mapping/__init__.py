@@ -5,7 +5,7 @@ own shapes. Each function here reads one documented shape and returns the same d
 store orders and products never see a platform's fields. A payload that lacks what its topic documents raises
 `PayloadError` naming the field; a field Parley does not need is never required.
 
-Each subject is a module: `reading` (the checked reads every module shares), `orders`, `catalog`.
+Each subject is a module: `reading` (the checked reads every module shares), `orders`, `catalog`, `customers`.
 """
 
 from .catalog import (
@@ -20,6 +20,7 @@ from .catalog import (
     woocommerce_deleted,
     woocommerce_product,
 )
+from .customers import SMS_STATES, Customer, SmsConsent, shopify_customer
 from .orders import WOOCOMMERCE_PLACED, LineItem, Order, shopify_order, woocommerce_order
 from .reading import (
     MAX_ID_LENGTH,
@@ -44,6 +45,10 @@ __all__ = [
     "shopify_product",
     "woocommerce_deleted",
     "woocommerce_product",
+    "SMS_STATES",
+    "Customer",
+    "SmsConsent",
+    "shopify_customer",
     "WOOCOMMERCE_PLACED",
     "LineItem",
     "Order",

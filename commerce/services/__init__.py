@@ -3,6 +3,7 @@
 webhooks.py  deliveries: stored first, deduplicated, handed to a topic's handler; refusals counted; bodies expire
 orders.py    orders: one `order_placed` event per order for the subscriber with its phone
 catalog.py   products, variants and stock, from webhooks and catalog files
+customers.py customers and their SMS consent, both ways
 """
 
 from .catalog import (
@@ -13,6 +14,7 @@ from .catalog import (
     product_save,
     variation_save,
 )
+from .customers import customer_consent_sync
 from .orders import ORDER_PLACED, order_key, order_place
 from .webhooks import (
     DeliveryHeaders,
@@ -31,6 +33,7 @@ __all__ = [
     "product_archive",
     "product_save",
     "variation_save",
+    "customer_consent_sync",
     "ORDER_PLACED",
     "order_key",
     "order_place",

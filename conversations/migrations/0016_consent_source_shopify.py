@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0015_signupform_track_browsing'),
+        ("conversations", "0015_signupform_track_browsing"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='consentevent',
-            name='source',
-            field=models.CharField(choices=[('keyword', 'SMS keyword'), ('web', 'Web form'), ('api', 'API'), ('import', 'Import'), ('agent', 'Agent'), ('admin', 'Admin'), ('provider', 'Provider'), ('shopify', 'Shopify')], max_length=16),
+            model_name="consentevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("keyword", "SMS keyword"),
+                    ("web", "Web form"),
+                    ("api", "API"),
+                    ("import", "Import"),
+                    ("agent", "Agent"),
+                    ("admin", "Admin"),
+                    ("provider", "Provider"),
+                    ("shopify", "Shopify"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

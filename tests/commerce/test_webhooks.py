@@ -265,13 +265,13 @@ def test_a_payload_missing_what_its_topic_documents_is_400_naming_the_field(clie
 
 
 def test_a_topic_parley_does_not_use_is_200_and_recorded_as_ignored(client, shopify, woo):
-    shopify_response = shopify.post(client, "customers/create", payload("shopify/customers_create.json"))
+    shopify_response = shopify.post(client, "customers/disable", payload("shopify/customers_create.json"))
     woo_response = woo.post(client, "coupon.created", payload("woocommerce/coupon_created.json"))
 
     assert (shopify_response.status_code, woo_response.status_code) == (200, 200)
     assert sorted(WebhookDelivery.objects.values_list("topic", "outcome", "detail")) == [
         ("coupon.created", "ignored", "Parley does not use the topic coupon.created"),
-        ("customers/create", "ignored", "Parley does not use the topic customers/create"),
+        ("customers/disable", "ignored", "Parley does not use the topic customers/disable"),
     ]
 
 
@@ -411,6 +411,8 @@ TOPIC_FIXTURES = [
     ("products/update", "shopify/products_update.json"),
     ("products/delete", "shopify/products_delete.json"),
     ("inventory_levels/update", "shopify/inventory_levels_update.json"),
+    ("customers/update", "shopify/customers_update.json"),
+    ("customers_marketing_consent/update", "shopify/customers_marketing_consent_update.json"),
     ("order.created", "woocommerce/order_created.json"),
     ("order.updated", "woocommerce/order_created_pending.json"),
     ("product.created", "woocommerce/product_created_simple.json"),

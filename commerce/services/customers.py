@@ -1,0 +1,239 @@
+"""Customers and their SMS consent, from the store's platform (Shopify's customers webhooks).
+
+`subscribed` makes or updates the subscriber with the customer's number and records the opt-in with Shopify as
+its source (no double opt-in text: Shopify collected the consent), then queues the program's terms, the CTIA
+opt-in confirmation, once: only when the number becomes subscribed, never for a repeat or a later update.
+`unsubscribed` opts the number out, silently (the shopper did not text STOP). Nothing a sync sends resubscribes
+a number whose last consent word in Parley was an opt-out, and a decision older than the number's last consent
+record changes nothing. `pending` and `not_subscribed` change nothing; `redacted` erases what Parley holds of the
+customer's platform data (the link, the kept bodies of their deliveries) and never subscribes.
+"""
+
+import hashlib
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.models import ConsentEvent, Message, Subscriber
+from conversations.outbox import message_queue
+from conversations.phones import normalize_phone
+from conversations.services.compliance import compliance_text
+from conversations.services.subscribers import subscriber_create, subscriber_opt_in, subscriber_opt_out
+from conversations.signals import send_isolated, subscriber_opted_in
+
+from ..mapping import Customer, SmsConsent
+from ..mapping.customers import NOT_SUBSCRIBED, PENDING, REDACTED, SUBSCRIBED, UNSUBSCRIBED
+from ..models import PlatformCustomer, WebhookDelivery
+from .webhooks import Handled
+
+Outcome = WebhookDelivery.Outcome
+SOURCE = ConsentEvent.Source.SHOPIFY
+
+
+def customer_consent_sync(*, customer: Customer) -> Handled:
+    """Apply what the platform says about a customer's SMS consent to the subscriber with their number."""
+    consent = customer.sms_consent
+    if consent is not None and consent.state == REDACTED:
+        return _redact(customer)
+    phone, phone_problem = _phone(customer.phone)
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(phone=phone).first() if phone else None
+        if consent is None:
+            _link(customer, subscriber, consent)
+            note = "the payload holds no SMS consent (from API version 2025-01 on, Shopify sends it in "
+            note += "customers_marketing_consent/update)"
+            return Handled(Outcome.IGNORED, note + (f"; linked to subscriber {subscriber.pk}" if subscriber else ""))
+        if consent.state == SUBSCRIBED:
+            return _subscribe(customer, consent, phone, phone_problem, subscriber)
+        if consent.state == UNSUBSCRIBED:
+            # An unsubscribe is honoured for the number it names, else for the subscriber linked before (the
+            # consent webhook may leave the phone out).
+            return _unsubscribe(customer, consent, phone_problem, subscriber or _linked_subscriber(customer))
+        _link(customer, subscriber, consent)
+        if consent.state in (PENDING, NOT_SUBSCRIBED):
+            return Handled(Outcome.IGNORED, f"Shopify says {consent.state}: nothing changes in Parley")
+        return Handled(
+            Outcome.IGNORED, f"Parley does not know the SMS consent state {consent.state!r}: nothing changes"
+        )
+
+
+def _subscribe(customer: Customer, consent: SmsConsent, phone: str, phone_problem: str, subscriber) -> Handled:
+    if not phone:
+        return Handled(Outcome.IGNORED, f"Shopify says subscribed, but {phone_problem}: no subscriber made")
+    last = _last_consent(phone)
+    if last is not None and last.kind == ConsentEvent.Kind.OPT_OUT:
+        _link(customer, subscriber, consent)
+        return Handled(
+            Outcome.IGNORED,
+            f"the number opted out in Parley on {last.occurred_at:%Y-%m-%d} ({last.get_source_display()}): a store "
+            "sync never subscribes it again; only the shopper can, by texting START",
+        )
+    if subscriber is not None and subscriber.status == Subscriber.Status.SUBSCRIBED:
+        _link(customer, subscriber, consent)
+        _fill_in(subscriber, customer)
+        return Handled(Outcome.IGNORED, f"subscriber {subscriber.pk} is subscribed already: nothing sent")
+    at = _decided_at(consent)
+    if last is not None and last.occurred_at > at:
+        _link(customer, subscriber, consent)
+        return Handled(Outcome.IGNORED, _older(at, last))
+    if subscriber is None:
+        subscriber = _new_subscriber(phone, customer)
+    else:
+        _fill_in(subscriber, customer)
+    terms = compliance_text("SMS_OPT_IN_CONFIRMATION")  # the program's terms, as they are texted to them
+    subscriber_opt_in(
+        subscriber=subscriber,
+        source=SOURCE,
+        details={
+            **_proof(customer, consent),
+            "program_terms": terms,
+            "program_terms_sha256": hashlib.sha256(terms.encode()).hexdigest(),
+        },
+        at=at,
+    )
+    _link(customer, subscriber, consent)
+    message_queue(subscriber=subscriber, body=terms, purpose=Message.Purpose.SYSTEM, origin=Message.Origin.SYSTEM)
+    send_isolated(subscriber_opted_in, sender=Subscriber, subscriber=subscriber, message=None)
+    return Handled(
+        Outcome.PROCESSED, f"subscriber {subscriber.pk} subscribed from Shopify; the opt-in confirmation queued"
+    )
+
+
+def _unsubscribe(customer: Customer, consent: SmsConsent, phone_problem: str, subscriber) -> Handled:
+    if subscriber is None:
+        _link(customer, None, consent)
+        why = phone_problem or "no subscriber has the customer's number"
+        return Handled(Outcome.IGNORED, f"Shopify says unsubscribed, but {why}: nobody to opt out")
+    _link(customer, subscriber, consent)
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+        return Handled(Outcome.IGNORED, f"subscriber {subscriber.pk} has opted out already")
+    at = _decided_at(consent)
+    last = _last_consent(subscriber.phone)
+    if last is not None and last.occurred_at > at:
+        return Handled(Outcome.IGNORED, _older(at, last))
+    # No text: the shopper did not text STOP, so there is nothing to confirm by text.
+    subscriber_opt_out(subscriber=subscriber, source=SOURCE, details=_proof(customer, consent), at=at)
+    return Handled(Outcome.PROCESSED, f"subscriber {subscriber.pk} opted out from Shopify; nothing sent")
+
+
+def _redact(customer: Customer) -> Handled:
+    """Shopify erased the customer's consent data: so does Parley, of what it holds from the platform."""
+    with transaction.atomic():
+        PlatformCustomer.objects.filter(platform=customer.platform, external_id=customer.id).delete()
+        WebhookDelivery.objects.filter(
+            platform=customer.platform, resource_id=customer.id, topic__startswith="customers"
+        ).update(body=None)
+    return Handled(
+        Outcome.PROCESSED,
+        "Shopify redacted the customer's SMS consent: the link to them and the kept bodies of their deliveries "
+        "are erased; nobody subscribed",
+    )
+
+
+def _phone(raw: str) -> tuple[str, str]:
+    """The customer's number in E.164 and "", or "" and why there is none (never quoting the number)."""
+    if not raw:
+        return "", "the customer has no phone number"
+    try:
+        return normalize_phone(raw), ""
+    except ValidationError as error:
+        return "", error.messages[0].replace(repr(raw), "the customer's phone", 1)
+
+
+def _linked_subscriber(customer: Customer) -> Subscriber | None:
+    linked = PlatformCustomer.objects.filter(
+        platform=customer.platform, external_id=customer.id, subscriber__isnull=False
+    )
+    return Subscriber.objects.select_for_update().filter(pk__in=linked.values("subscriber_id")).first()
+
+
+def _link(customer: Customer, subscriber: Subscriber | None, consent: SmsConsent | None) -> None:
+    """Remember the customer, their subscriber and the consent state the platform last sent."""
+    values = {}
+    if subscriber is not None:
+        values["subscriber"] = subscriber
+    if consent is not None:
+        values["sms_state"] = consent.state
+        values["consent_updated_at"] = consent.updated_at
+    if not values:
+        return
+    rows = PlatformCustomer.objects.filter(platform=customer.platform, external_id=customer.id)
+    if rows.update(**values, updated_at=timezone.now()):
+        return
+    try:
+        with transaction.atomic():
+            PlatformCustomer.objects.create(platform=customer.platform, external_id=customer.id, **values)
+    except IntegrityError:  # the same customer, in another delivery at the same moment
+        rows.update(**values, updated_at=timezone.now())
+
+
+def _last_consent(phone: str) -> ConsentEvent | None:
+    """The number's last word on consent (an opt-in or an opt-out), even if its subscriber was deleted since."""
+    return (
+        ConsentEvent.objects.filter(phone=phone, kind__in=[ConsentEvent.Kind.OPT_IN, ConsentEvent.Kind.OPT_OUT])
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+
+
+def _decided_at(consent: SmsConsent) -> datetime:
+    """When the shopper decided, as Shopify says; now when it does not say (or says a time still to come)."""
+    now = timezone.now()
+    return min(consent.updated_at, now) if consent.updated_at else now
+
+
+def _older(at: datetime, last: ConsentEvent) -> str:
+    return (
+        f"Shopify's decision of {at:%Y-%m-%d %H:%M} UTC is older than the number's last consent record in Parley "
+        f"({last.get_kind_display().lower()}, {last.get_source_display()}, {last.occurred_at:%Y-%m-%d %H:%M} UTC): "
+        "nothing changes"
+    )
+
+
+def _proof(customer: Customer, consent: SmsConsent) -> dict:
+    return {"platform": customer.platform, "customer_id": customer.id, **consent.as_details()}
+
+
+def _new_subscriber(phone: str, customer: Customer) -> Subscriber:
+    try:
+        with transaction.atomic():
+            return subscriber_create(
+                phone=phone,
+                first_name=customer.first_name,
+                last_name=customer.last_name,
+                email=_email(customer.email),
+            )
+    except (ValidationError, IntegrityError):  # the same number made at the same moment elsewhere
+        existing = Subscriber.objects.select_for_update().filter(phone=phone).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _fill_in(subscriber: Subscriber, customer: Customer) -> None:
+    """The customer's name and e-mail where the subscriber has none: what Parley was told itself stays."""
+    changed = []
+    for field, value in (
+        ("first_name", customer.first_name),
+        ("last_name", customer.last_name),
+        ("email", _email(customer.email)),
+    ):
+        if value and not getattr(subscriber, field):
+            setattr(subscriber, field, value)
+            changed.append(field)
+    if changed:
+        subscriber.save(update_fields=[*changed, "updated_at"])
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ""
+    return value
+
+
+__all__ = ["customer_consent_sync"]
