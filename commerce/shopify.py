@@ -66,6 +66,10 @@ def _order(payload):
     return services.order_place(order=mapping.shopify_order(payload))
 
 
+def _checkout(payload):
+    return services.checkout_save(checkout=mapping.shopify_checkout(payload))
+
+
 def _product(payload):
     return services.product_save(product=mapping.shopify_product(payload, store_url=store_url()))
 
@@ -86,6 +90,8 @@ def _customer(payload):
 TOPICS = {
     "orders/create": _order,
     "orders/paid": _order,
+    "checkouts/create": _checkout,
+    "checkouts/update": _checkout,
     "products/create": _product,
     "products/update": _product,
     "products/delete": _product_deleted,

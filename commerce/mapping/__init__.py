@@ -5,7 +5,8 @@ own shapes. Each function here reads one documented shape and returns the same d
 store orders and products never see a platform's fields. A payload that lacks what its topic documents raises
 `PayloadError` naming the field; a field Parley does not need is never required.
 
-Each subject is a module: `reading` (the checked reads every module shares), `orders`, `catalog`, `customers`.
+Each subject is a module: `reading` (the checked reads every module shares), `orders`, `catalog`, `customers`,
+`checkouts`.
 """
 
 from .catalog import (
@@ -20,6 +21,7 @@ from .catalog import (
     woocommerce_deleted,
     woocommerce_product,
 )
+from .checkouts import CheckoutData, CheckoutItem, shopify_checkout
 from .customers import SMS_STATES, Customer, SmsConsent, shopify_customer
 from .orders import WOOCOMMERCE_PLACED, LineItem, Order, shopify_order, woocommerce_order
 from .reading import (
@@ -49,6 +51,9 @@ __all__ = [
     "Customer",
     "SmsConsent",
     "shopify_customer",
+    "CheckoutData",
+    "CheckoutItem",
+    "shopify_checkout",
     "WOOCOMMERCE_PLACED",
     "LineItem",
     "Order",

@@ -2,6 +2,7 @@
 
 webhooks.py  deliveries: stored first, deduplicated, handed to a topic's handler; refusals counted; bodies expire
 orders.py    orders: one `order_placed` event per order for the subscriber with its phone
+checkouts.py checkouts, and `cart_abandoned` for those no order completes in CHECKOUT_ABANDONED_MINUTES
 catalog.py   products, variants and stock, from webhooks and catalog files
 customers.py customers and their SMS consent, both ways
 """
@@ -14,6 +15,7 @@ from .catalog import (
     product_save,
     variation_save,
 )
+from .checkouts import checkout_complete, checkout_key, checkout_save, checkouts_abandon_due
 from .customers import customer_consent_sync
 from .orders import ORDER_PLACED, order_key, order_place
 from .webhooks import (
@@ -34,6 +36,10 @@ __all__ = [
     "product_save",
     "variation_save",
     "customer_consent_sync",
+    "checkout_complete",
+    "checkout_key",
+    "checkout_save",
+    "checkouts_abandon_due",
     "ORDER_PLACED",
     "order_key",
     "order_place",

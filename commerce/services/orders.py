@@ -9,6 +9,7 @@ from conversations.services.events import event_record
 
 from ..mapping import Order
 from ..models import WebhookDelivery
+from .checkouts import checkout_complete
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -23,6 +24,10 @@ def order_place(*, order: Order) -> Handled:
     """Record `order_placed` for the subscriber whose number the order holds; an unknown number makes no one."""
     if not order.placed:
         return Handled(Outcome.IGNORED, f"the order is {order.status or 'not placed'}; it counts once it is paid")
+    # Whoever placed it, its checkout is never called abandoned.
+    checkout_complete(
+        platform=order.platform, token=order.checkout_token, order_id=order.id, completed_at=order.created_at
+    )
     if not order.phones:
         return Handled(Outcome.IGNORED, "the order holds no phone number")
     numbers, problems = [], []

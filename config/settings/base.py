@@ -256,6 +256,7 @@ DUE_WORK = [
     "conversations.outbox.outbox_send_due",
     "conversations.helpdesk.services.helpdesk_deliver_due",
     "commerce.services.webhook_bodies_expire",
+    "commerce.services.checkouts_abandon_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
@@ -294,6 +295,9 @@ WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS = env("WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS",
 COMMERCE_WEBHOOK_BODY_DAYS = int(env("COMMERCE_WEBHOOK_BODY_DAYS", "7"))
 # The storefront's address (https://shop.example.com), for product links; Shopify's default is SHOPIFY_SHOP_DOMAIN.
 COMMERCE_STORE_URL = env("COMMERCE_STORE_URL", "")
+# A Shopify checkout with a phone that no order completes this many minutes after the shopper last changed it
+# becomes one cart_abandoned event (Shopify sends no event of its own when a shopper walks away).
+CHECKOUT_ABANDONED_MINUTES = int(env("CHECKOUT_ABANDONED_MINUTES", "30"))
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
