@@ -22,6 +22,7 @@ from segments.models import Segment
 from segments.rules import rules_expanded
 from segments.selectors import CSVLine
 
+from . import links
 from .models import Attribution, Campaign, Click, Recipient, Variant
 
 CENTS = Decimal("0.01")
@@ -361,3 +362,11 @@ def recipients_csv_lines(campaign: Campaign) -> Iterator[str]:
             )
             yield line.take()
         last = ids[-1]
+
+
+def link_subscriber_id(code: str) -> int | None:
+    """The subscriber a short link was sent to (for the redirect's browse identifier); None for a code not ours."""
+    parts = links.code_parts(code)
+    if parts is None:
+        return None
+    return Recipient.objects.filter(pk=parts[0]).values_list("subscriber_id", flat=True).first()

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from conversations.models import Subscriber
 from conversations.outbox import SendRefused
 from conversations.params import whole_number
+from conversations.signup.identity import url_with_identity
 from conversations.texts import count_summary, non_gsm7_characters
 from segments.models import Segment
 
@@ -377,4 +378,5 @@ def short_link(request, code: str):
     )
     if target is None:
         raise Http404("This link is not valid.")
-    return HttpResponseRedirect(target)
+    # On the store's own site the pop-up's script keeps the shopper's signed identifier (browse tracking).
+    return HttpResponseRedirect(url_with_identity(target, subscriber_id=selectors.link_subscriber_id(code)))

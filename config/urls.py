@@ -22,6 +22,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("l/<str:code>", short_link, name="short-link"),
     path("webhooks/", include("commerce.urls")),
+    path("browse/", include("commerce.urls_browse")),
     path("store/", include("commerce.urls_pages")),
     path("", include("conversations.signup.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

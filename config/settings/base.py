@@ -226,6 +226,11 @@ SIGNUP_LIMIT_MINUTES = int(env("SIGNUP_LIMIT_MINUTES", "10"))
 SIGNUP_LIMIT_PER_PHONE = int(env("SIGNUP_LIMIT_PER_PHONE", "3"))
 # Behind a load balancer that appends the client's address to X-Forwarded-For, count limits by that address.
 SIGNUP_TRUST_X_FORWARDED_FOR = env_bool("SIGNUP_TRUST_X_FORWARDED_FOR", False)
+# Browse tracking by the pop-up's script: the signed identifier a sign-up or a tracked link gives the shopper's
+# browser is honoured this many days; views of the same product (or collection) by the same shopper within
+# BROWSE_REPEAT_MINUTES count once.
+BROWSE_IDENTITY_DAYS = int(env("BROWSE_IDENTITY_DAYS", "30"))
+BROWSE_REPEAT_MINUTES = int(env("BROWSE_REPEAT_MINUTES", "30"))
 SMS_HELP_TEXT = env(
     "SMS_HELP_TEXT",
     "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",

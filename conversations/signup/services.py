@@ -8,6 +8,7 @@ opted out is told to text START itself, because anyone could have typed it into 
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class SignupResult:
     message: str  # what the shopper is shown
     status: int  # the HTTP status that goes with it
     errors: dict | None = None
+    attempt_id: int | None = None  # the submission as logged (SignupAttempt), for browse tracking's identifier
 
 
 def signup_submit(
@@ -80,8 +82,7 @@ def signup_submit(
         "requested", f"{form.thank_you_text} No text from us? Text {keyword} to {settings.SMS_SENDER}.", 201
     )
     if honeypot:  # a field people never see: a bot filled it. It is told nothing useful.
-        attempt(SignupAttempt.Outcome.BOT)
-        return done
+        return dataclasses.replace(done, attempt_id=attempt(SignupAttempt.Outcome.BOT).pk)
     now = timezone.now()
     window = now - timedelta(minutes=settings.SIGNUP_LIMIT_MINUTES)
     if network and SignupAttempt.objects.filter(network=network, created_at__gte=window).count() >= (
@@ -124,11 +125,11 @@ def signup_submit(
         )
     subscriber = Subscriber.objects.filter(phone=number).first()
     if subscriber and subscriber.status == Subscriber.Status.SUBSCRIBED:
-        attempt(SignupAttempt.Outcome.ALREADY, number, subscriber)  # not texted again
-        return done
+        already = attempt(SignupAttempt.Outcome.ALREADY, number, subscriber)  # not texted again
+        return dataclasses.replace(done, attempt_id=already.pk)
     if _opted_out(number):  # never texted by a form: anyone could have typed it; they text START themselves
-        attempt(SignupAttempt.Outcome.OPTED_OUT, number, subscriber)
-        return done
+        opted_out = attempt(SignupAttempt.Outcome.OPTED_OUT, number, subscriber)
+        return dataclasses.replace(done, attempt_id=opted_out.pk)
     with transaction.atomic():
         subscriber = _pending_subscriber(subscriber, number, email, form, answer)
         signup = attempt(SignupAttempt.Outcome.REQUESTED, number, subscriber)
@@ -156,7 +157,7 @@ def signup_submit(
             purpose=Message.Purpose.SYSTEM,
             origin=Message.Origin.SYSTEM,
         )
-    return done
+    return dataclasses.replace(done, attempt_id=signup.pk)
 
 
 def ip_network_key(ip: str | None) -> str:

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ..models import AttributeDefinition, SignupAttempt, SignupForm, SignupViews
 from ..params import whole_number
 from ..phones import country_calling_code
-from . import services
+from . import identity, services
 
 SCRIPT = Path(settings.BASE_DIR) / "static" / "parley" / "signup-embed.js"
 STATS_DAYS = 30
@@ -98,6 +98,7 @@ def form_config(form: SignupForm) -> dict:
         "trigger_value": form.trigger_value,
         "hide_days": form.hide_days_after_close,
         "thank_you": form.thank_you_text,
+        "track": form.track_browsing,
     }
 
 
@@ -140,6 +141,9 @@ def submit(request, slug: str):
     body = {"status": result.outcome, "message": result.message}
     if result.errors:
         body["errors"] = result.errors
+    if result.attempt_id is not None and form.track_browsing:
+        # For the script to keep. It names the submission, whatever came of it, so it tells nothing about a number.
+        body["browse_id"] = identity.browse_identity_sign(attempt_id=result.attempt_id)
     return _cors(JsonResponse(body, status=result.status), request, form)
 
 

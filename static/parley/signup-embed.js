@@ -2,6 +2,12 @@
  *   <script src="https://parley.example.com/signup/embed.js" data-form="welcome" async></script>
  * It talks only to the Parley server it came from: no fonts, images or trackers from anywhere else.
  * data-preview="1" shows it at once, without counting, remembering or sending (the admin's live preview).
+ *
+ * Browse tracking (when the form's "track browsing" is on): for a shopper Parley knows, i.e. one who signed up in
+ * this browser or arrived through a tracked link in a text (?parley_id=…, taken out of the address at once), it
+ * reports product and collection views to Parley, and only to Parley. Anonymous visitors send nothing. The page is
+ * read from window.parleyPage if the store sets it, else Shopify's ShopifyAnalytics.meta, WooCommerce's body
+ * classes, or schema.org JSON-LD Product; window.parley.viewed({...}) reports a view explicitly.
  */
 (function () {
   "use strict";
@@ -13,6 +19,9 @@
   var inline = script.getAttribute("data-inline") === "1";
   var memoryKey = "parley-signup:" + slug;
   var DAY = 86400000;
+  var ID_KEY = "parley-id", ID_PARAM = "parley_id";
+  var arrived = preview ? null : takeIdentityFromAddress();
+  var tracking = false;
 
   function remembered() {
     try { return JSON.parse(localStorage.getItem(memoryKey) || "{}"); } catch (e) { return {}; }
@@ -167,6 +176,7 @@
           return;
         }
         if (result.body.status === "requested" || result.body.status === "already") remember({ signedUp: true });
+        if (tracking && result.body.browse_id && !identity()) keepIdentity(result.body.browse_id);
         form.replaceWith(el("p", { class: "done", role: "status", tabindex: "-1", text: result.body.message }));
         var done = dialog.querySelector(".done");
         if (done) done.focus();
@@ -227,8 +237,125 @@
     if (parent !== window) parent.postMessage({ type: "parley-signup-preview-ready" }, location.origin);
     return;
   }
+  // --- Browse tracking -----------------------------------------------------------------------------------------
+
+  function takeIdentityFromAddress() {
+    // Out of the address bar before anyone copies or shares it; the store's own query stays as it was.
+    var token = null;
+    var kept = location.search.slice(1).split("&").filter(function (part) {
+      if (part.split("=")[0] !== ID_PARAM) return part;
+      try { token = decodeURIComponent(part.slice(ID_PARAM.length + 1).replace(/\+/g, " ")); } catch (e) { /* bad */ }
+      return false;
+    });
+    if (token === null) return null;
+    try {
+      history.replaceState(history.state, "", location.pathname + (kept.length ? "?" + kept.join("&") : "") + location.hash);
+    } catch (e) { /* a sandboxed page: the address keeps it */ }
+    return token;
+  }
+  function identity() {
+    try { return localStorage.getItem(ID_KEY); } catch (e) { return null; }
+  }
+  function keepIdentity(token) {
+    try { if (token) localStorage.setItem(ID_KEY, token); else localStorage.removeItem(ID_KEY); } catch (e) { /* private mode */ }
+  }
+
+  function text(node) { return node ? (node.getAttribute("content") || node.textContent || "").trim() : ""; }
+  function find(selector) { return document.querySelector(selector); }
+  function valueOf(selector) { var node = find(selector); return node ? node.value : ""; }
+  function heading() { return text(find("h1")) || text(find("meta[property='og:title']")) || document.title; }
+  function pathAfter(word) {
+    var match = location.pathname.match(new RegExp("/" + word + "/([^/?#]+)"));
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  function digits(value) { return value == null ? "" : String(value).replace(/^gid:\/\/shopify\/\w+\//, ""); }
+
+  function jsonLdProduct() {  // schema.org Product, alone, in a list or in an @graph
+    var found = null;
+    function visit(node) {
+      if (found || !node || typeof node !== "object") return;
+      if (Array.isArray(node)) { node.forEach(visit); return; }
+      var type = node["@type"];
+      if (type === "Product" || (Array.isArray(type) && type.indexOf("Product") !== -1)) { found = node; return; }
+      visit(node["@graph"]);
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("script[type='application/ld+json']"), function (script) {
+      try { visit(JSON.parse(script.textContent)); } catch (e) { /* not JSON */ }
+    });
+    if (!found) return null;
+    var offer = [].concat(found.offers || [])[0] || {};
+    var image = [].concat(found.image || [])[0];
+    return {
+      kind: "product", product_id: digits(found.productID), sku: found.sku, title: found.name,
+      price: offer.price != null ? offer.price : offer.lowPrice,
+      image_url: image && typeof image === "object" ? image.url : image
+    };
+  }
+
+  function detect() {
+    var ld = jsonLdProduct() || {};
+    var meta = window.ShopifyAnalytics && window.ShopifyAnalytics.meta;
+    if (meta && meta.product && meta.product.id) {
+      var variants = meta.product.variants || [];
+      var chosen = new URLSearchParams(location.search).get("variant") || valueOf("form[action*='/cart/add'] [name=id]");
+      var variant = variants.filter(function (v) { return String(v.id) === chosen; })[0] || (variants.length === 1 ? variants[0] : null);
+      return {
+        kind: "product", platform: "shopify", product_id: digits(meta.product.id), variant_id: variant ? digits(variant.id) : "",
+        sku: variant ? variant.sku : "", title: ld.title || heading(),
+        price: variant && variant.price != null ? variant.price / 100 : ld.price, image_url: ld.image_url
+      };
+    }
+    if (meta && meta.page && meta.page.pageType === "collection") {
+      return { kind: "collection", platform: "shopify", collection: pathAfter("collections") || digits(meta.page.resourceId), title: heading() };
+    }
+    var body = document.body.className;
+    if (/(^|\s)single-product(\s|$)/.test(body)) {
+      var post = body.match(/(^|\s)postid-(\d+)/);
+      var chosenVariation = valueOf("input.variation_id");
+      return {
+        kind: "product", platform: "woocommerce", product_id: post ? post[2] : "",
+        variant_id: chosenVariation !== "0" ? chosenVariation : "", sku: ld.sku,
+        title: text(find(".product_title")) || ld.title || heading(), price: ld.price, image_url: ld.image_url
+      };
+    }
+    if (/(^|\s)tax-product_cat(\s|$)/.test(body)) {
+      var terms = (body.match(/(^|\s)term-[^\s]+/g) || []).map(function (c) { return c.trim().slice(5); });
+      var named = terms.filter(function (term) { return !/^\d+$/.test(term); })[0];
+      return { kind: "collection", platform: "woocommerce", collection: named || terms[0] || pathAfter("product-category"), title: heading() };
+    }
+    return ld.kind ? ld : null;
+  }
+
+  function report(view) {
+    var token = identity();
+    if (!tracking || !token || !view) return;
+    var body = { identity: token, kind: view.collection ? "collection" : "product", url: location.origin + location.pathname + location.search };
+    ["kind", "url", "platform", "product_id", "variant_id", "sku", "title", "price", "image_url", "collection"].forEach(function (key) {
+      if (view[key] != null && view[key] !== "") body[key] = typeof view[key] === "number" ? view[key] : String(view[key]);
+    });
+    fetch(base + "/browse/" + encodeURIComponent(slug) + "/", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), keepalive: true
+    }).then(function (response) {
+      if (response.status !== 403 && response.status !== 404) return;
+      return response.json().then(function (answer) {  // a forged, expired or forgotten identifier: forget it too
+        if (["forged", "expired", "unknown"].indexOf(answer.reason) !== -1) keepIdentity(null);
+      });
+    }).catch(function () { /* the store's page works on */ });
+  }
+
+  function track(config) {
+    tracking = !!config.track;
+    if (!tracking) { keepIdentity(null); return; }
+    if (arrived) keepIdentity(arrived);
+    window.parley = window.parley || {};
+    window.parley.viewed = function (view) { report(view); };
+    function onPage() { report(window.parleyPage || detect()); }
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onPage);
+    else onPage();
+  }
+
   fetch(base + "/signup/" + encodeURIComponent(slug) + "/config.json")
     .then(function (response) { return response.ok ? response.json() : null; })
-    .then(function (config) { if (config) arm(config); })
+    .then(function (config) { if (config) { track(config); arm(config); } })
     .catch(function () { /* the store's page works on without the pop-up */ });
 })();

@@ -111,7 +111,9 @@ def test_a_subscribed_number_is_not_texted_again_and_the_answer_tells_nobody_it_
     SubscriberFactory(phone="+14155550142", status="subscribed")
     response = submit(client, SHOPPER)
     new = submit(client, {**SHOPPER, "phone": "+13125550142"})
-    assert (response.status_code, response.json()) == (new.status_code, new.json())  # nothing to learn
+    # Nothing to learn (browse_id names each submission, whatever came of it: tests/commerce/test_browse.py).
+    assert response.status_code == new.status_code
+    assert {**response.json(), "browse_id": ""} == {**new.json(), "browse_id": ""}
     assert not Message.objects.filter(subscriber__phone="+14155550142").exists()
     assert SignupAttempt.objects.filter(outcome="already").count() == 1
 
