@@ -31,6 +31,7 @@ class FlowForm(forms.ModelForm):
             "event_filter",
             "reentry",
             "reentry_days",
+            "purpose",
             "draft",
         ]
 
@@ -38,6 +39,10 @@ class FlowForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["draft_seen"] = services.flow_draft_fingerprint(self.instance.draft)
+        self.fields["purpose"].required = False  # left out of a post (a script's), it stays what it is
+
+    def clean_purpose(self):
+        return self.cleaned_data["purpose"] or self.instance.purpose or Flow.Purpose.MARKETING
 
     def clean_draft(self):
         draft = self.cleaned_data["draft"]
@@ -51,6 +56,19 @@ class FlowForm(forms.ModelForm):
             except ValidationError as error:
                 raise ValidationError(error.message_dict["draft"]) from None
         return draft
+
+    def clean(self):
+        """A transactional flow sells nothing: not in the draft posted, nor in the version its runs use."""
+        cleaned = super().clean()
+        purpose = cleaned.get("purpose")
+        live = self.instance.live_version if self.instance.pk else None
+        for definition in (cleaned.get("draft"), live.definition if live else None):
+            try:
+                services.flow_sells_nothing(purpose=purpose, definition=definition)
+            except ValidationError as error:
+                self.add_error("purpose", error.message_dict["definition"])
+                break
+        return cleaned
 
 
 @admin.action(description="Publish the draft as a new version and activate")
@@ -87,8 +105,8 @@ class LaunchForm(forms.Form):
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowForm
-    list_display = ["name", "status", "trigger", "keyword_list", "event_type", "live_runs", "editor_link"]
-    list_filter = ["status", "trigger"]
+    list_display = ["name", "status", "trigger", "purpose", "keyword_list", "event_type", "live_runs", "editor_link"]
+    list_filter = ["status", "trigger", "purpose"]
     search_fields = ["name"]
     actions = [publish]
     inlines = [FlowLaunchInline]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from conversations.event_properties import sample_properties, unknown_property
 from conversations.templating import parse, render
-from conversations.texts import normalize_keyword
+from conversations.texts import normalize_keyword, selling_links
 
 from . import definition as flow_definition
 
@@ -20,6 +20,8 @@ MAX_SEGMENTS = 2
 MARKETING_TRIGGERS = {"event", "manual"}
 OPT_OUT_WORDING = re.compile(r"\b(stop|opt[ -]?out|unsubscribe)\b", re.IGNORECASE)
 SENDING_TYPES = {"send_message", "ask_question", "send_offer", "handoff_to_agent"}
+TRANSACTIONAL = "transactional"  # Flow.Purpose.TRANSACTIONAL: order updates, which may sell nothing
+OFFER_CODE = re.compile(r"\{\{\s*offer_code\b")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ def flow_checks(
     *,
     attributes: dict[str, dict],
     trigger: str = "manual",
+    purpose: str = "marketing",
     keywords: Iterable[str] = (),
     keywords_in_use: dict[str, str] | None = None,
     segments_of: Callable[[str], int] | None = None,
@@ -67,7 +70,9 @@ def flow_checks(
         found += _node_warnings(node, attributes, segments_of, event_type)
         if node["type"] == "start_flow" and str(node.get("flow")) in {str(flow_id), flow_name} - {"", "None"}:
             found.append(Check(ERROR, node["id"], "this node starts the flow it is in: it would start itself forever"))
-    if trigger in MARKETING_TRIGGERS:
+    if purpose == TRANSACTIONAL:
+        found += transactional_checks(definition)
+    elif trigger in MARKETING_TRIGGERS:
         first = first_text(nodes, start)
         if first is not None and not OPT_OUT_WORDING.search(first["text"]):
             found.append(
@@ -79,6 +84,40 @@ def flow_checks(
                 )
             )
     return sorted(found, key=lambda check: check.level != ERROR)
+
+
+def transactional_checks(definition: dict) -> list[Check]:
+    """A transactional flow (order updates) texts at any hour because it sells nothing: no offer node, no
+    {{ offer_code }} and no link to a sale or an offer in its texts (the send gate would refuse that text)."""
+    found = []
+    for node in definition["nodes"]:
+        if node["type"] == "send_offer":
+            found.append(
+                Check(
+                    ERROR,
+                    node["id"],
+                    "a transactional flow (order updates) may not send an offer: take this node out, or make the "
+                    "flow marketing",
+                )
+            )
+            continue
+        other = node.get("other")
+        texts = [node.get("text"), other.get("nudge") if isinstance(other, dict) else None]
+        for text in (text for text in texts if isinstance(text, str)):
+            if OFFER_CODE.search(text):
+                found.append(
+                    Check(ERROR, node["id"], "a transactional flow may not text an offer code ({{ offer_code }})")
+                )
+            for link in selling_links(text):
+                found.append(
+                    Check(
+                        ERROR,
+                        node["id"],
+                        f"a transactional flow may not link to a sale or an offer ({link}): link to the order or its "
+                        "tracking instead",
+                    )
+                )
+    return found
 
 
 def _as_check(problem: str) -> Check:

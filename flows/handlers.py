@@ -28,7 +28,7 @@ def inbound(inbound) -> bool:
             FlowRun.objects.live()
             .select_for_update(of=("self",))
             .filter(subscriber=inbound.subscriber)
-            .select_related("version", "subscriber")
+            .select_related("flow", "version", "subscriber")
             .first()
         )
         if keyword_flow is not None and (run is None or run.flow_id != keyword_flow.pk or run.waiting_for != "reply"):

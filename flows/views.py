@@ -233,6 +233,7 @@ def _workspace(request, flow: Flow, *, editing: str = "") -> dict:
         flow.draft,
         attributes=specs,
         trigger=flow.trigger,
+        purpose=flow.purpose,
         keywords=flow.keywords if flow.trigger == Flow.Trigger.KEYWORD else (),
         keywords_in_use=in_use,
         segments_of=lambda text: count_segments(text).segments,

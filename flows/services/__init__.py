@@ -16,6 +16,7 @@ from .definitions import (
     flow_export,
     flow_import,
     flow_publish,
+    flow_sells_nothing,
     flow_templates_load,
     flow_update,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "flow_import",
     "flow_launch",
     "flow_publish",
+    "flow_sells_nothing",
     "flow_templates_load",
     "flow_draft_fingerprint",
     "flow_draft_unchanged_since",

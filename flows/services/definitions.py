@@ -12,7 +12,7 @@ from conversations.texts import normalize_keyword
 
 from .. import definition as flow_definition
 from .. import editor
-from ..checks import ERROR, event_checks
+from ..checks import ERROR, event_checks, transactional_checks
 from ..models import Flow, FlowVersion
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -47,6 +47,7 @@ def _publish(flow: Flow, definition, user) -> FlowVersion:
     ]
     if without_event:
         raise ValidationError({"definition": without_event})
+    flow_sells_nothing(purpose=flow.purpose, definition=definition)
     itself = {str(flow.pk), flow.name}
     circles = [n["id"] for n in definition["nodes"] if n["type"] == "start_flow" and str(n.get("flow")) in itself]
     if circles:
@@ -76,12 +77,32 @@ def _publish(flow: Flow, definition, user) -> FlowVersion:
     return version
 
 
+def flow_sells_nothing(*, purpose: str, definition) -> None:
+    """Raise a ValidationError naming each offer, offer code or selling link when a transactional flow has one."""
+    if purpose != Flow.Purpose.TRANSACTIONAL or not isinstance(definition, dict):
+        return
+    found = [f"node {check.node}: {check.message}" for check in transactional_checks(definition)]
+    if found:
+        raise ValidationError({"definition": found})
+
+
+def _purpose_check(flow: Flow) -> None:
+    """A flow made transactional must sell nothing in its draft or in the version its runs use."""
+    live = flow.live_version if flow.pk else None
+    for definition in (flow.draft, live.definition if live else None):
+        try:
+            flow_sells_nothing(purpose=flow.purpose, definition=definition)
+        except ValidationError as error:
+            raise ValidationError({"purpose": error.message_dict["definition"]}) from None
+
+
 def flow_create(*, fields: dict) -> Flow:
     """Save a new flow from its settings (and a draft, which given whole must be a valid definition); not published."""
     if "draft" in fields:
         flow_definition_check(fields["draft"])
     flow = Flow(**fields)
     flow.full_clean()
+    _purpose_check(flow)
     flow.save()
     return flow
 
@@ -119,6 +140,8 @@ def flow_update(*, flow: Flow, changes: dict, draft_seen: str | None = None) -> 
         for name, value in changes.items():
             setattr(saved, name, value)
         saved.full_clean()
+        if "purpose" in changes or "draft" in changes:
+            _purpose_check(saved)
         saved.save(update_fields=[*changes, "updated_at"])
     for name in [*changes, "updated_at"]:
         setattr(flow, name, getattr(saved, name))
@@ -131,20 +154,33 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "flow_templates"
 
 
 def flow_templates_load() -> list[str]:
-    """Create and publish the shipped flow templates that are missing (by name); return the names added."""
+    """Create and publish the shipped flow templates that are missing (by name); return the names added.
+
+    A template file holds one flow, or a list of flows that go together (order updates: one flow per event)."""
     added = []
     for path in sorted(TEMPLATES_DIR.glob("*.json")):
-        template = json.loads(path.read_text())
-        if Flow.objects.filter(name=template["name"]).exists():
-            continue
-        flow, _ = flow_import(data=template)
-        flow_publish(flow=flow)
-        added.append(flow.name)
+        templates = json.loads(path.read_text())
+        for template in templates if isinstance(templates, list) else [templates]:
+            if Flow.objects.filter(name=template["name"]).exists():
+                continue
+            flow, _ = flow_import(data=template)
+            flow_publish(flow=flow)
+            added.append(flow.name)
     return added
 
 
 EXPORT_FORMAT = "parley.flow/1"
-EXPORT_FIELDS = ["name", "description", "trigger", "keywords", "event_type", "event_filter", "reentry", "reentry_days"]
+EXPORT_FIELDS = [
+    "name",
+    "description",
+    "trigger",
+    "keywords",
+    "event_type",
+    "event_filter",
+    "reentry",
+    "reentry_days",
+    "purpose",
+]
 
 
 def flow_export(flow: Flow) -> dict:
@@ -182,9 +218,14 @@ def _import_fields(data) -> dict:
         "keywords": data.get("keywords", []),
         "event_filter": data.get("event_filter", {}),
         "reentry_days": data.get("reentry_days", 0),
+        "purpose": data.get("purpose", Flow.Purpose.MARKETING),
         "definition": data.get("definition"),
     }
-    for name, choices in (("trigger", Flow.Trigger.values), ("reentry", Flow.Reentry.values)):
+    for name, choices in (
+        ("trigger", Flow.Trigger.values),
+        ("reentry", Flow.Reentry.values),
+        ("purpose", Flow.Purpose.values),
+    ):
         if fields[name] not in choices:
             errors[name] = [f"{name} must be one of {', '.join(choices)} (got {fields[name]!r})"]
     keywords = fields["keywords"]
@@ -210,6 +251,7 @@ def flow_import(*, data: dict) -> tuple[Flow, bool]:
     fields = _import_fields(data)
     definition = fields.pop("definition")
     flow_definition_check(definition)
+    flow_sells_nothing(purpose=fields["purpose"], definition=definition)
     with transaction.atomic():
         flow = Flow.objects.select_for_update().filter(name=fields["name"]).order_by("id").first()
         created = flow is None

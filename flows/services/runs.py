@@ -114,6 +114,8 @@ def _run_start(*, flow, subscriber, trigger, in_reply_to, now, event) -> FlowRun
         )
         talking = bool(list(talking))
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
+        if (live is not None or talking) and flow.purpose == Flow.Purpose.TRANSACTIONAL:
+            return _run_beside(flow, version, subscriber, trigger, _first_state(event), in_reply_to, now)
         if live is not None:
             if trigger in WAIT_WHEN_BUSY:
                 return None
@@ -141,6 +143,22 @@ def _first_state(event: Event | None) -> dict:
     """A new run's state, holding the properties of the event that starts it (its texts read them)."""
     properties = event.properties if event is not None and isinstance(event.properties, dict) else None
     return engine.new_state(event=properties)
+
+
+def _run_beside(flow, version, subscriber, trigger, state, in_reply_to, now) -> FlowRun | None:
+    """An order update does not wait for the shopper's other flow or inbox conversation to end: a transactional
+    flow that texts and ends at once runs beside them (its run is never live); one that would wait or ask a
+    question is skipped like any other flow started while they are busy."""
+    outcome = engine.step(
+        version.definition, state, engine.Start(now, random=random.random()), engine_context(subscriber)
+    )
+    if outcome.state["status"] != engine.COMPLETED:
+        return None
+    run = FlowRun.objects.create(
+        flow=flow, version=version, subscriber=subscriber, trigger=trigger, state=state, status=FlowRun.Status.COMPLETED
+    )
+    _apply(run, outcome, in_reply_to=in_reply_to, now=now)
+    return run
 
 
 def _may_enter(flow: Flow, subscriber: Subscriber, now: datetime) -> bool:
@@ -198,7 +216,7 @@ def runs_for_event(*, subscriber: Subscriber, event: Event) -> None:
             FlowRun.objects.live()
             .select_for_update(of=("self",))
             .filter(subscriber=subscriber)
-            .select_related("version", "subscriber")
+            .select_related("flow", "version", "subscriber")
             .first()
         )
         if run is not None and run.waiting_for == "event" and run.paused_at is not None:
@@ -229,7 +247,7 @@ def runs_process_due(now: datetime | None = None) -> int:
                 FlowRun.objects.due(now)
                 .order_by("wake_at")
                 .select_for_update(skip_locked=True, of=("self",))
-                .select_related("version", "subscriber")
+                .select_related("flow", "version", "subscriber")
                 .prefetch_related("subscriber__tags")[:DUE_BATCH]
             )
             questions = attribute_questions()
@@ -373,11 +391,16 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
+    if run.flow.purpose == Flow.Purpose.TRANSACTIONAL:  # order updates: the gate's transactional rules, always
+        purpose = Message.Purpose.TRANSACTIONAL
     results, answers, then_start, queued, handoffs = [], [], [], [], []
     for effect in outcome.effects:
         if isinstance(effect, engine.Send):
             queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url))
         elif isinstance(effect, engine.SendOffer):
+            if purpose == Message.Purpose.TRANSACTIONAL:  # publishing refuses it; a flow made transactional later
+                log.warning("flow run %s: an offer in a transactional flow is not sent", run.pk)
+                continue
             code = effect.code or _claim_offer(effect.pool, subscriber, run, now)
             if code:  # never a text that promises a code and has none
                 queued.append(
