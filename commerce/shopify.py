@@ -78,6 +78,14 @@ def _product_deleted(payload):
     return services.product_archive(deleted=mapping.shopify_deleted(payload))
 
 
+def _fulfillment(payload):
+    return services.fulfillment_record(fulfillment=mapping.shopify_fulfillment(payload))
+
+
+def _order_fulfilled(payload):
+    return services.fulfillments_record(fulfillments=mapping.shopify_order_fulfillments(payload))
+
+
 def _inventory(payload):
     return services.inventory_level_set(platform=PLATFORM, level=mapping.shopify_inventory_level(payload))
 
@@ -96,6 +104,9 @@ TOPICS = {
     "products/update": _product,
     "products/delete": _product_deleted,
     "inventory_levels/update": _inventory,
+    "fulfillments/create": _fulfillment,
+    "fulfillments/update": _fulfillment,
+    "orders/fulfilled": _order_fulfilled,
     "customers/create": _customer,
     "customers/update": _customer,
     "customers_marketing_consent/update": _customer,

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from . import mapping, services
 from .mapping import VariationData
-from .models import Platform
+from .models import Platform, WebhookDelivery
 from .signing import Reason, Refusal, header_text, signature_refusal
 
 PLATFORM = Platform.WOOCOMMERCE
@@ -62,6 +62,17 @@ def _order(payload):
     return services.order_place(order=mapping.woocommerce_order(payload))
 
 
+def _order_updated(payload):
+    """An order counts once it is paid (order_placed), and a completed one has shipped (order_fulfilled)."""
+    placed = _order(payload)
+    if payload.get("status") != "completed":
+        return placed
+    shipped = services.fulfillment_record(fulfillment=mapping.woocommerce_fulfillment(payload))
+    processed = WebhookDelivery.Outcome.PROCESSED
+    outcome = processed if processed in (placed.outcome, shipped.outcome) else WebhookDelivery.Outcome.IGNORED
+    return services.Handled(outcome, f"order_placed: {placed.note}; order_fulfilled: {shipped.note}")
+
+
 def _product(payload):
     product = mapping.woocommerce_product(payload)
     if isinstance(product, VariationData):
@@ -74,9 +85,10 @@ def _product_deleted(payload):
 
 
 # order.updated counts an order once it is processing or completed; the event's idempotency key keeps it once.
+# A completed order has also shipped: order_fulfilled, once per order.
 TOPICS = {
     "order.created": _order,
-    "order.updated": _order,
+    "order.updated": _order_updated,
     "product.created": _product,
     "product.updated": _product,
     "product.restored": _product,

@@ -23,6 +23,15 @@ from .catalog import (
 )
 from .checkouts import CheckoutData, CheckoutItem, shopify_checkout
 from .customers import SMS_STATES, Customer, SmsConsent, shopify_customer
+from .fulfillments import (
+    DELIVERED,
+    FULFILLED,
+    OUT_FOR_DELIVERY,
+    Fulfillment,
+    shopify_fulfillment,
+    shopify_order_fulfillments,
+    woocommerce_fulfillment,
+)
 from .orders import WOOCOMMERCE_PLACED, LineItem, Order, shopify_order, woocommerce_order
 from .reading import (
     MAX_ID_LENGTH,
@@ -54,6 +63,13 @@ __all__ = [
     "CheckoutData",
     "CheckoutItem",
     "shopify_checkout",
+    "DELIVERED",
+    "FULFILLED",
+    "OUT_FOR_DELIVERY",
+    "Fulfillment",
+    "shopify_fulfillment",
+    "shopify_order_fulfillments",
+    "woocommerce_fulfillment",
     "WOOCOMMERCE_PLACED",
     "LineItem",
     "Order",

@@ -4,6 +4,7 @@ webhooks.py  deliveries: stored first, deduplicated, handed to a topic's handler
 orders.py    orders: one `order_placed` event per order for the subscriber with its phone
 checkouts.py checkouts, and `cart_abandoned` for those no order completes in CHECKOUT_ABANDONED_MINUTES
 catalog.py   products, variants and stock, from webhooks and catalog files
+fulfillments.py  shipments: order_fulfilled, order_out_for_delivery, order_delivered for the order's subscriber
 customers.py customers and their SMS consent, both ways
 """
 
@@ -17,6 +18,7 @@ from .catalog import (
 )
 from .checkouts import checkout_complete, checkout_key, checkout_save, checkouts_abandon_due
 from .customers import customer_consent_sync
+from .fulfillments import fulfillment_key, fulfillment_record, fulfillments_record
 from .orders import ORDER_PLACED, order_key, order_place
 from .webhooks import (
     DeliveryHeaders,
@@ -40,6 +42,9 @@ __all__ = [
     "checkout_key",
     "checkout_save",
     "checkouts_abandon_due",
+    "fulfillment_key",
+    "fulfillment_record",
+    "fulfillments_record",
     "ORDER_PLACED",
     "order_key",
     "order_place",
