@@ -21,7 +21,7 @@ from conversations.services import event_record
 from flows import engine
 from flows.checks import ERROR, WARNING, flow_checks
 from flows.models import Flow, FlowRun
-from flows.services import flow_create, flow_publish, runs_process_due
+from flows.services import flow_create, flow_publish, flow_templates_load, runs_process_due
 from tests.conftest import load_data
 from tests.factories import SubscriberFactory, UserFactory
 
@@ -237,3 +237,46 @@ def test_the_simulator_offers_no_sample_event_to_a_flow_no_event_starts(staff):
     flow = cart_flow(definition={"nodes": [{"id": "hi", "type": "send_message", "text": "Hi", "next": None}]})
     Flow.objects.filter(pk=flow.pk).update(trigger=Flow.Trigger.MANUAL, event_type="")
     assert 'name="event_properties"' not in simulate(staff, Flow.objects.get(pk=flow.pk), action="reset")
+
+
+# --- The shipped cart and browse templates ------------------------------------------------------------------------
+
+PRODUCT = {
+    "product_id": "632910392",
+    "title": "IPod Nano - 8GB",
+    "url": "https://shop.example.com/products/ipod-nano",
+    "price": 199.0,
+}
+
+
+@pytest.mark.django_db
+def test_the_cart_template_reminds_at_once_with_the_shoppers_own_checkout():
+    flow_templates_load()
+    shopper = SubscriberFactory(phone="+14155550125", first_name="Ana", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="c1")
+    (reminder,) = Message.objects.filter(subscriber=shopper, direction="outbound")
+    assert reminder.body.startswith("Ana, you left Linen shirt in your cart. It's saved for you: ")
+    assert CHECKOUT["url"] in reminder.body
+
+
+@pytest.mark.django_db
+def test_the_cart_template_reads_well_for_an_event_without_properties():
+    flow_templates_load()
+    shopper = SubscriberFactory(phone="+14155550126", first_name="", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties={"items": 3}, idempotency_key="c2")
+    (reminder,) = Message.objects.filter(subscriber=shopper, direction="outbound")
+    assert reminder.body.startswith(
+        "Hi, you left something in your cart. It's saved for you: https://shop.example.com/cart"
+    )
+
+
+@pytest.mark.django_db
+def test_the_browse_template_names_and_links_the_viewed_product():
+    flow_templates_load()
+    shopper = SubscriberFactory(phone="+14155550127", first_name="Ana", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.BROWSE_ABANDONED, properties=PRODUCT, idempotency_key="b1")
+    run = FlowRun.objects.get(subscriber=shopper)
+    runs_process_due(now=run.wake_at + timedelta(seconds=1))
+    (nudge,) = Message.objects.filter(subscriber=shopper, direction="outbound")
+    assert nudge.body.startswith("Still thinking about IPod Nano - 8GB, Ana? Have another look: ")
+    assert PRODUCT["url"] in nudge.body
