@@ -5,7 +5,8 @@ orders.py    orders: one `order_placed` event per order for the subscriber with 
 checkouts.py checkouts, and `cart_abandoned` for those no order completes in CHECKOUT_ABANDONED_MINUTES
 catalog.py   products, variants and stock, from webhooks and catalog files
 fulfillments.py  shipments: order_fulfilled, order_out_for_delivery, order_delivered for the order's subscriber
-customers.py customers and their SMS consent, both ways
+customers.py customers and their SMS consent from the platform
+consent_push.py  the way back: an opt-out in Parley unsubscribes the Shopify customer (Admin API), retried
 """
 
 from .catalog import (
@@ -17,6 +18,7 @@ from .catalog import (
     variation_save,
 )
 from .checkouts import checkout_complete, checkout_key, checkout_save, checkouts_abandon_due
+from .consent_push import admin_api_url, consent_push_for_opt_out, consent_push_send, consent_pushes_due
 from .customers import customer_consent_sync
 from .fulfillments import fulfillment_key, fulfillment_record, fulfillments_record
 from .orders import ORDER_PLACED, order_key, order_place
@@ -37,11 +39,15 @@ __all__ = [
     "product_archive",
     "product_save",
     "variation_save",
-    "customer_consent_sync",
     "checkout_complete",
     "checkout_key",
     "checkout_save",
     "checkouts_abandon_due",
+    "admin_api_url",
+    "consent_push_for_opt_out",
+    "consent_push_send",
+    "consent_pushes_due",
+    "customer_consent_sync",
     "fulfillment_key",
     "fulfillment_record",
     "fulfillments_record",

@@ -261,6 +261,7 @@ DUE_WORK = [
     "conversations.outbox.outbox_send_due",
     "conversations.helpdesk.services.helpdesk_deliver_due",
     "commerce.services.webhook_bodies_expire",
+    "commerce.services.consent_pushes_due",
     "commerce.services.checkouts_abandon_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
@@ -300,6 +301,14 @@ WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS = env("WOOCOMMERCE_WEBHOOK_SECRET_PREVIOUS",
 COMMERCE_WEBHOOK_BODY_DAYS = int(env("COMMERCE_WEBHOOK_BODY_DAYS", "7"))
 # The storefront's address (https://shop.example.com), for product links; Shopify's default is SHOPIFY_SHOP_DOMAIN.
 COMMERCE_STORE_URL = env("COMMERCE_STORE_URL", "")
+# The way back to Shopify: with an Admin API access token (scope write_customers), an opt-out in Parley (STOP, an
+# agent, the API, the carrier) unsubscribes the linked Shopify customer from SMS marketing too, sent by the worker
+# and retried; empty: Shopify is not told. The Admin API is https://<SHOPIFY_SHOP_DOMAIN>/admin/api/<version>/
+# graphql.json unless SHOPIFY_ADMIN_API_URL names another address (tests point it at a fake).
+SHOPIFY_ADMIN_API_TOKEN = env("SHOPIFY_ADMIN_API_TOKEN", "")
+SHOPIFY_ADMIN_API_VERSION = env("SHOPIFY_ADMIN_API_VERSION", "2026-10")
+SHOPIFY_ADMIN_API_URL = env("SHOPIFY_ADMIN_API_URL", "")
+SHOPIFY_ADMIN_TIMEOUT_SECONDS = float(env("SHOPIFY_ADMIN_TIMEOUT_SECONDS", "10"))
 # A Shopify checkout with a phone that no order completes this many minutes after the shopper last changed it
 # becomes one cart_abandoned event (Shopify sends no event of its own when a shopper walks away).
 CHECKOUT_ABANDONED_MINUTES = int(env("CHECKOUT_ABANDONED_MINUTES", "30"))
