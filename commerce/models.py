@@ -134,6 +134,36 @@ class PlatformCustomer(models.Model):
         return f"{self.get_platform_display()} customer {self.external_id}"
 
 
+class ConsentPush(models.Model):
+    """An opt-out in Parley, to be told to the store's platform (Shopify's Admin API), tried until it takes.
+
+    Written in the opt-out's transaction and sent by the worker afterwards, never in the request that received
+    the STOP; a failure is tried again later with backoff (settings.DUE_WORK), then left `failed` in the admin.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed for good"
+
+    customer = models.ForeignKey(PlatformCustomer, on_delete=models.CASCADE, related_name="consent_pushes")
+    state = models.CharField(max_length=32, help_text="What the platform is told: unsubscribed.")
+    decided_at = models.DateTimeField(help_text="When the shopper decided (the opt-out's time).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["next_attempt_at"], name="consent_push_due_idx", condition=Q(status="pending"))]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.state} ({self.status})"
+
+
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Product.Status.ACTIVE)
