@@ -433,6 +433,24 @@ class Event(models.Model):
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class TrackedLink(models.Model):
+    """A link of a text sent to one subscriber (a flow's), as a short link `/l/<code>`; a person opening it is a
+    `link_clicked` event with `properties` (where it came from: flow, run, node) and the URL.
+
+    Campaign links need no row: their codes are computed from the recipient (campaigns/links.py)."""
+
+    code = models.CharField(max_length=16, unique=True)
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    utm_campaign = models.CharField(max_length=120, blank=True, help_text="The utm_campaign added on the way.")
+    properties = models.JSONField(default=dict, blank=True, help_text="What its click event says it came from.")
+    clicks = models.PositiveIntegerField(default=0, help_text="Openings by people (link-preview bots not counted).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+
 class Conversation(models.Model):
     """A subscriber's thread in the inbox: one per subscriber, opened and closed as people need to talk."""
 
