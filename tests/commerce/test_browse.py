@@ -336,3 +336,27 @@ def test_a_sign_up_gives_an_identifier_for_the_shopper_it_texted_and_one_for_nob
 def test_price_is_read_as_money(client, form, shopper):
     assert report(client, product_view(shopper, product_id="1", price="1e3")).status_code == 202
     assert Event.objects.get().properties["price"] == 1000
+
+
+def test_no_value_of_any_field_answers_a_server_error(form, shopper, shirt):
+    """The fuzz test's value classes (NUL, lone surrogates, digits of other scripts, huge numbers, deep JSON…) in
+    every field of a report, from the store's site and a subscribed shopper: a 2xx or a 4xx, never a 5xx."""
+    from django.test import Client
+
+    from tests.test_fuzz import DEEP_JSON, JSON_VALUES, VALUES
+
+    client = Client(raise_request_exception=False)
+    base = product_view(shopper)
+    answers = []
+    for field in [*base, "collection", "sku", "image_url"]:
+        for value in (*VALUES.values(), *JSON_VALUES.values()):
+            for kind in ("product", "collection"):
+                data = {**base, "kind": kind, "collection": "summer", field: value}
+                body = json.dumps(data)
+                response = client.post("/browse/welcome/", body, content_type="application/json", HTTP_ORIGIN=STORE)
+                answers.append((response.status_code, field, repr(value)[:40]))
+    for body in (DEEP_JSON, b'{"price": NaN}', b"\xff\xfe", b'{"title": "\\ud800", "url": "\\u0000"}'):
+        response = client.post("/browse/welcome/", body, content_type="application/json", HTTP_ORIGIN=STORE)
+        answers.append((response.status_code, "body", repr(body)[:40]))
+    assert [answer for answer in answers if answer[0] >= 500] == []
+    assert {status for status, *_ in answers} <= {202, 400, 403, 404}
