@@ -431,3 +431,60 @@ def test_two_workers_calling_checkouts_abandoned_at_once_record_one_event_each(s
         f"shopify:checkout:{TOKEN[:-1]}{index}:abandoned" for index in range(3)
     ]
     assert not Checkout.objects.waiting().exists()
+
+
+# --- The admin ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkouts(client, shopify, subscriber):
+    """Five checkouts: waiting, abandoned, completed by an order, without a phone, from an unknown number."""
+    for index in range(5):
+        data = checkout_payload(token=f"{TOKEN[:-1]}{index}")
+        if index == 3:
+            data["phone"] = None
+        if index == 4:
+            data["phone"] = "+13125550123"
+        shopify.post(client, "checkouts/create", data)
+    Checkout.objects.filter(token=f"{TOKEN[:-1]}1").update(touched_at=timezone.now() - timedelta(hours=1))
+    checkouts_abandon_due()
+    order = payload("shopify/orders_create.json")
+    order["checkout_token"] = f"{TOKEN[:-1]}2"
+    shopify.post(client, "orders/create", order)
+    return Checkout.objects.order_by("token")
+
+
+@pytest.mark.parametrize(
+    "query, states",
+    [
+        ("", ["waiting", "abandoned", "completed", "no phone", "waiting"]),
+        ("?state=waiting", ["waiting", "waiting"]),
+        ("?state=abandoned", ["abandoned"]),
+        ("?state=completed", ["completed"]),
+        ("?state=no_phone", ["no phone"]),
+        (f"?q={TOKEN[:-1]}2", ["completed"]),
+        ("?q=no-such-token", []),
+    ],
+)
+def test_the_admin_lists_checkouts_by_state_and_finds_one_by_token(
+    admin_client, checkouts, django_assert_max_num_queries, query, states
+):
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(f"/admin/commerce/checkout/{query}")
+
+    assert response.status_code == 200
+    listed = sorted(response.context["cl"].result_list, key=lambda checkout: checkout.token)
+    assert [checkout.state for checkout in listed] == states
+
+
+def test_the_admins_checkout_page_shows_it_and_changes_nothing(admin_client, checkouts):
+    abandoned = checkouts.get(token=f"{TOKEN[:-1]}1")
+
+    page = admin_client.get(f"/admin/commerce/checkout/{abandoned.pk}/change/")
+    posted = admin_client.post(f"/admin/commerce/checkout/{abandoned.pk}/change/", {"phone": "+13125550123"})
+
+    assert page.status_code == 200
+    assert RECOVERY_URL in page.content.decode()  # the fixture's link, whatever the token
+    assert posted.status_code == 403
+    assert Checkout.objects.get(pk=abandoned.pk).phone == "+14155550100"
+    assert admin_client.get("/admin/commerce/checkout/add/").status_code == 403
