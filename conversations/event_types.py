@@ -7,8 +7,8 @@ may send types of its own through the API: `KNOWN` holds the ones Parley itself 
 """
 
 ORDER_PLACED = "order_placed"  # the store took an order (API, store webhooks); campaigns credit its revenue
-CART_ABANDONED = "cart_abandoned"  # a cart was left without checking out (the store tells us)
-CHECKOUT_STARTED = "checkout_started"  # a checkout was begun (the store tells us)
+CART_ABANDONED = "cart_abandoned"  # a cart was left without checking out (API; a Shopify checkout no order completed)
+CHECKOUT_STARTED = "checkout_started"  # a checkout was begun (API, Shopify checkouts/create and /update)
 BROWSE_ABANDONED = "browse_abandoned"  # products were looked at and none put in a cart (the store tells us)
 PRODUCT_VIEWED = "product_viewed"  # a product page was viewed (the store tells us)
 COLLECTION_VIEWED = "collection_viewed"  # a collection (category) page was viewed (browse tracking)
