@@ -7,7 +7,16 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils.html import format_html
 
 from . import services, shopify, woocommerce
-from .models import Checkout, Platform, Product, Variant, WebhookDelivery, WebhookRefusal
+from .models import (
+    Checkout,
+    ConsentPush,
+    Platform,
+    PlatformCustomer,
+    Product,
+    Variant,
+    WebhookDelivery,
+    WebhookRefusal,
+)
 
 ADAPTERS = {Platform.SHOPIFY: shopify, Platform.WOOCOMMERCE: woocommerce}
 
@@ -283,3 +292,22 @@ class CheckoutAdmin(ReadOnly):
     @admin.display(description="Event properties")
     def properties_json(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.properties, indent=2, ensure_ascii=False))
+
+
+@admin.register(PlatformCustomer)
+class PlatformCustomerAdmin(ReadOnly):
+    """Store customers linked to subscribers by the customers webhooks: how an opt-out finds them in Shopify."""
+
+    list_display = ["external_id", "platform", "subscriber", "sms_state", "consent_updated_at", "updated_at"]
+    list_filter = ["platform", "sms_state"]
+    list_select_related = ["subscriber"]
+    search_fields = ["=external_id"]
+
+
+@admin.register(ConsentPush)
+class ConsentPushAdmin(ReadOnly):
+    """Opt-outs in Parley told (or being told) to Shopify, with each one's attempts and last error."""
+
+    list_display = ["id", "customer", "state", "status", "attempts", "next_attempt_at", "last_error", "done_at"]
+    list_filter = ["status"]
+    list_select_related = ["customer"]

@@ -138,3 +138,17 @@ def test_the_admin_api_address_comes_from_the_shop_domain(settings):
     settings.SHOPIFY_ADMIN_API_VERSION = "2026-10"
 
     assert admin_api_url() == "https://acme-outfitters.myshopify.com/admin/api/2026-10/graphql.json"
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/commerce/platformcustomer/", "/admin/commerce/consentpush/?status__exact=done"]
+)
+def test_the_admin_lists_customers_and_pushes(admin_client, admin, linked, django_assert_max_num_queries, url):
+    inbound_receive(from_number=linked.phone, body="STOP")
+    tasks.consent_push_send(push().pk)
+
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert CUSTOMER in response.content.decode()

@@ -301,3 +301,16 @@ def test_a_subscriber_made_elsewhere_keeps_their_own_name(client, shopify):
 
     subscriber = Subscriber.objects.get(phone=PHONE)
     assert (subscriber.status, subscriber.first_name, subscriber.last_name) == ("subscribed", "Roberta", "Biller")
+
+
+def test_a_shopify_opt_in_starts_the_welcome_flow_after_the_confirmation(client, shopify, console):
+    from flows.models import FlowRun
+    from flows.services import flow_templates_load
+
+    flow_templates_load()
+
+    shopify.post(client, CONSENT_TOPIC, consent("subscribed"))
+
+    subscriber = Subscriber.objects.get(phone=PHONE)
+    assert FlowRun.objects.filter(subscriber=subscriber, flow__name="Welcome quiz").exists()
+    assert outbound().first().body == compliance_text("SMS_OPT_IN_CONFIRMATION")
