@@ -488,3 +488,32 @@ def test_the_admins_checkout_page_shows_it_and_changes_nothing(admin_client, che
     assert posted.status_code == 403
     assert Checkout.objects.get(pk=abandoned.pk).phone == "+14155550100"
     assert admin_client.get("/admin/commerce/checkout/add/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkouts_create_and_update_at_once_make_one_checkout(shopify, subscriber):
+    answers, barrier, errors = [], threading.Barrier(2), []
+
+    def post(topic, data):
+        try:
+            barrier.wait(10)
+            answers.append(shopify.post(Client(), topic, data).status_code)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=post, args=("checkouts/create", checkout_payload(minutes_ago=5))),
+        threading.Thread(target=post, args=("checkouts/update", checkout_payload("checkouts_update"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not errors, errors
+    assert answers == [200, 200]
+    checkout = Checkout.objects.get()
+    assert checkout.properties["total"] == 64.98  # the newer version, whichever came first
+    assert events("checkout_started").count() == 1
