@@ -254,6 +254,7 @@ INBOUND_HANDLERS = [
 # Timed work that `manage.py process_due` and the every-minute worker task run, in this order.
 DUE_WORK = [
     "conversations.services.inbound_process_pending",
+    "commerce.services.checkouts_abandon_due",  # before the flows and the outbox: the cart text goes in this pass
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
     "flows.services.runs_pause_check",
@@ -262,7 +263,6 @@ DUE_WORK = [
     "conversations.helpdesk.services.helpdesk_deliver_due",
     "commerce.services.webhook_bodies_expire",
     "commerce.services.consent_pushes_due",
-    "commerce.services.checkouts_abandon_due",
 ]
 # What `seed_demo` loads besides subscribers: the shipped flow templates.
 DEMO_LOADERS = [
