@@ -81,6 +81,9 @@ def _subscribe(customer: Customer, consent: SmsConsent, phone: str, phone_proble
         return Handled(Outcome.IGNORED, _older(at, last))
     if subscriber is None:
         subscriber = _new_subscriber(phone, customer)
+        if subscriber.status == Subscriber.Status.SUBSCRIBED:  # another delivery subscribed them a moment ago
+            _link(customer, subscriber, consent)
+            return Handled(Outcome.IGNORED, f"subscriber {subscriber.pk} is subscribed already: nothing sent")
     else:
         _fill_in(subscriber, customer)
     terms = compliance_text("SMS_OPT_IN_CONFIRMATION")  # the program's terms, as they are texted to them
@@ -207,6 +210,7 @@ def _new_subscriber(phone: str, customer: Customer) -> Subscriber:
                 email=_email(customer.email),
             )
     except (ValidationError, IntegrityError):  # the same number made at the same moment elsewhere
+        # Locked: when the other delivery is subscribing them, this waits for it and sees them subscribed.
         existing = Subscriber.objects.select_for_update().filter(phone=phone).first()
         if existing is None:
             raise
