@@ -115,7 +115,9 @@ def _run_start(*, flow, subscriber, trigger, in_reply_to, now, event) -> FlowRun
         talking = bool(list(talking))
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
         if (live is not None or talking) and flow.purpose == Flow.Purpose.TRANSACTIONAL:
-            return _run_beside(flow, version, subscriber, trigger, _first_state(event), in_reply_to, now)
+            beside = _run_beside(flow, version, subscriber, trigger, _first_state(event), in_reply_to, now)
+            if beside is not None:
+                return beside
         if live is not None:
             if trigger in WAIT_WHEN_BUSY:
                 return None
@@ -147,8 +149,8 @@ def _first_state(event: Event | None) -> dict:
 
 def _run_beside(flow, version, subscriber, trigger, state, in_reply_to, now) -> FlowRun | None:
     """An order update does not wait for the shopper's other flow or inbox conversation to end: a transactional
-    flow that texts and ends at once runs beside them (its run is never live); one that would wait or ask a
-    question is skipped like any other flow started while they are busy."""
+    flow that texts and ends at once runs beside them (its run is never live). None for one that would wait or ask
+    a question: it follows the one-live-run rule like any other flow."""
     outcome = engine.step(
         version.definition, state, engine.Start(now, random=random.random()), engine_context(subscriber)
     )

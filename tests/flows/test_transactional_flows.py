@@ -7,10 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from conversations.models import Event, Message
+from conversations.inbox.services import conversation_open
+from conversations.models import Conversation, Event, Message
 from conversations.services import event_record
 from flows.checks import ERROR, flow_checks
-from flows.models import Flow
+from flows.models import Flow, FlowRun
 from flows.services import flow_create, flow_import, flow_publish, flow_templates_load, flow_update
 from tests.conftest import load_data
 from tests.factories import UserFactory
@@ -184,3 +185,24 @@ class TestAdmin:
         assert "may not send an offer" in response.content.decode()
         flow.refresh_from_db()
         assert flow.purpose == Flow.Purpose.MARKETING
+
+
+@pytest.mark.django_db
+def test_a_transactional_flow_that_waits_follows_the_one_live_run_rule(subscriber):
+    waiting = {"id": "wait", "type": "wait", "minutes": 60, "next": "shipped"}
+    slow = flow_create(
+        fields={
+            "name": "Slow update",
+            "trigger": "event",
+            "event_type": "order_fulfilled",
+            "purpose": Flow.Purpose.TRANSACTIONAL,
+            "draft": {"nodes": [waiting, {**SHIPPED, "next": "end"}, END]},
+        }
+    )
+    flow_publish(flow=slow)
+    conversation_open(subscriber=subscriber, reason=Conversation.Reason.AGENT)  # a person is talking with them
+    event_record(subscriber=subscriber, type="order_fulfilled", properties={"url": "https://www.ups.com/track?n=1"})
+    # Not run beside (it would wait): made paused, to begin when the conversation closes, as any flow would be.
+    [run] = FlowRun.objects.all()
+    assert (run.status, run.paused_at is not None, run.state.get("deferred_start")) == ("active", True, True)
+    assert not Message.objects.exists()
