@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from conversations import event_types
 from conversations.db import add_days_sql
-from conversations.models import ConsentEvent, Event, Message, Subscriber
+from conversations.models import ConsentEvent, Event, Message, Subscriber, TrackedLink
 from segments.compiler import rules_queryset
 from segments.models import Segment
 from segments.rules import rules_expanded
@@ -367,6 +367,6 @@ def recipients_csv_lines(campaign: Campaign) -> Iterator[str]:
 def link_subscriber_id(code: str) -> int | None:
     """The subscriber a short link was sent to (for the redirect's browse identifier); None for a code not ours."""
     parts = links.code_parts(code)
-    if parts is None:
-        return None
+    if parts is None:  # a flow's tracked link (conversations.services.links)
+        return TrackedLink.objects.filter(code=code).values_list("subscriber_id", flat=True).first()
     return Recipient.objects.filter(pk=parts[0]).values_list("subscriber_id", flat=True).first()

@@ -19,7 +19,7 @@ from conversations import event_types, templating
 from conversations.models import AttributeDefinition, Event, Message, Subscriber
 from conversations.outbox import message_queue, messages_cancel, messages_hold, messages_release
 from conversations.phones import normalize_phone_field
-from conversations.services import event_record
+from conversations.services import event_record, tracked_link_open
 from conversations.texts import MAX_BODY_CHARACTERS, count_segments, prepare_body
 from segments.models import Segment
 
@@ -534,10 +534,13 @@ def tracked_url(url: str, campaign: Campaign, variant_label: str) -> str:
 
 
 def link_open(*, code: str, user_agent: str = "", ip: str | None = None, method: str = "GET") -> str | None:
-    """Record the opening of a short link and return where it leads; None for a code that is not ours."""
+    """Record the opening of a short link and return where it leads; None for a code that is not ours.
+
+    A code that is not a campaign's may be a tracked link of a flow's text (conversations.services.links).
+    """
     parts = links.code_parts(code)
     if parts is None:
-        return None
+        return tracked_link_open(code=code, bot=is_bot(user_agent, method))
     recipient_id, letter, check = parts
     recipient = Recipient.objects.select_related("campaign", "subscriber", "variant").filter(pk=recipient_id).first()
     if recipient is None or recipient.variant is None:

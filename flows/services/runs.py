@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from conversations import event_types, outbox
 from conversations import services as conversations
@@ -398,16 +399,15 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     results, answers, then_start, queued, handoffs = [], [], [], [], []
     for effect in outcome.effects:
         if isinstance(effect, engine.Send):
-            queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url))
+            queued.append(_send(run, subscriber, effect.text, purpose, in_reply_to, effect.media_url, effect.node))
         elif isinstance(effect, engine.SendOffer):
             if purpose == Message.Purpose.TRANSACTIONAL:  # publishing refuses it; a flow made transactional later
                 log.warning("flow run %s: an offer in a transactional flow is not sent", run.pk)
                 continue
             code = effect.code or _claim_offer(effect.pool, subscriber, run, now)
             if code:  # never a text that promises a code and has none
-                queued.append(
-                    _send(run, subscriber, effect.text.replace(engine.OFFER_CODE, code), purpose, in_reply_to)
-                )
+                offer_text = effect.text.replace(engine.OFFER_CODE, code)
+                queued.append(_send(run, subscriber, offer_text, purpose, in_reply_to, node=effect.node))
         elif isinstance(effect, engine.SetAttribute):
             try:
                 conversations.subscriber_attributes_set(
@@ -484,7 +484,16 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
             run_start(flow=flow, subscriber=subscriber, trigger="flow", in_reply_to=in_reply_to, now=now)
 
 
-def _send(run, subscriber, text, purpose, in_reply_to, media_url="") -> Message | None:
+def _send(run, subscriber, text, purpose, in_reply_to, media_url="", node="") -> Message | None:
+    if purpose != Message.Purpose.TRANSACTIONAL:
+        # Every link a person may open is a tracked short link of its own, like a campaign's; an order update keeps
+        # its links as written, so that the send gate sees where they go (it refuses a sale's link there).
+        text = conversations.tracked_links_make(
+            subscriber=subscriber,
+            text=text,
+            properties={"flow": run.flow_id, "run": run.pk, "node": node},
+            utm_campaign=slugify(run.flow.name) or f"flow-{run.flow_id}",
+        )
     try:
         return outbox.message_queue(
             subscriber=subscriber,

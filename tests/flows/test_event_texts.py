@@ -6,6 +6,7 @@ campaign texts refuse them; the simulator tries a flow with a sample event the s
 """
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +17,8 @@ from campaigns.models import Campaign
 from campaigns.services import parse as campaign_text_parse
 from conversations import event_types
 from conversations.event_properties import KNOWN_PROPERTIES, sample_properties, unknown_property
-from conversations.models import Message
-from conversations.services import event_record
+from conversations.models import Event, Message, TrackedLink
+from conversations.services import event_record, short_link_base
 from flows import engine
 from flows.checks import ERROR, WARNING, flow_checks
 from flows.models import Flow, FlowRun
@@ -57,6 +58,20 @@ CART_FLOW = {
         {"id": "end", "type": "end"},
     ]
 }
+
+
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
+
+def short_links(body: str) -> list[str]:
+    return re.findall(re.escape(short_link_base()) + r"(\w+)", body)
+
+
+def opened(client, code: str, user_agent: str = BROWSER) -> str:
+    """Where the short link `code` leads (its 302), opened as a person on a phone would."""
+    response = client.get(f"/l/{code}", HTTP_USER_AGENT=user_agent)
+    assert response.status_code == 302, response.status_code
+    return response["Location"]
 
 
 def sent(outcome: engine.Outcome) -> list[str]:
@@ -156,17 +171,21 @@ def cart_flow(definition=CART_FLOW, trigger=Flow.Trigger.EVENT) -> Flow:
 
 
 @pytest.mark.django_db
-def test_an_event_started_flow_texts_the_checkouts_own_link_and_item():
+def test_an_event_started_flow_texts_the_checkouts_own_link_and_item(client):
     cart_flow()
     shopper = SubscriberFactory(phone="+14155550123", status="subscribed")
     event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="k1")
     reminder = Message.objects.get(subscriber=shopper, direction="outbound")
-    assert "You left Linen shirt (54.5 USD): https://shop.example.com/checkouts/c0ffee/recover" in reminder.body
+    assert reminder.body.startswith(f"You left Linen shirt (54.5 USD): {short_link_base()}")
+    (code,) = short_links(reminder.body)
+    assert opened(client, code).startswith(CHECKOUT["url"] + "?utm_source=parley&utm_medium=sms")
     run = FlowRun.objects.get(subscriber=shopper)
     assert run.state["event"]["url"] == CHECKOUT["url"]
     runs_process_due(now=run.wake_at + timedelta(seconds=1))
     later = Message.objects.filter(subscriber=shopper, direction="outbound").latest("id")
-    assert later.body == "Still there? https://shop.example.com/checkouts/c0ffee/recover"
+    (again,) = short_links(later.body)
+    assert later.body == f"Still there? {short_link_base()}{again}"
+    assert opened(client, again).startswith(CHECKOUT["url"])
 
 
 @pytest.mark.django_db
@@ -250,13 +269,14 @@ PRODUCT = {
 
 
 @pytest.mark.django_db
-def test_the_cart_template_reminds_at_once_with_the_shoppers_own_checkout():
+def test_the_cart_template_reminds_at_once_with_the_shoppers_own_checkout(client):
     flow_templates_load()
     shopper = SubscriberFactory(phone="+14155550125", first_name="Ana", status="subscribed")
     event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="c1")
     (reminder,) = Message.objects.filter(subscriber=shopper, direction="outbound")
-    assert reminder.body.startswith("Ana, you left Linen shirt in your cart. It's saved for you: ")
-    assert CHECKOUT["url"] in reminder.body
+    assert reminder.body.startswith(f"Ana, you left Linen shirt in your cart. It's saved for you: {short_link_base()}")
+    (code,) = short_links(reminder.body)
+    assert opened(client, code).startswith(CHECKOUT["url"] + "?utm_source=parley&utm_medium=sms&utm_campaign=cart")
 
 
 @pytest.mark.django_db
@@ -265,18 +285,74 @@ def test_the_cart_template_reads_well_for_an_event_without_properties():
     shopper = SubscriberFactory(phone="+14155550126", first_name="", status="subscribed")
     event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties={"items": 3}, idempotency_key="c2")
     (reminder,) = Message.objects.filter(subscriber=shopper, direction="outbound")
-    assert reminder.body.startswith(
-        "Hi, you left something in your cart. It's saved for you: https://shop.example.com/cart"
-    )
+    assert reminder.body.startswith(f"Hi, you left something in your cart. It's saved for you: {short_link_base()}")
+    assert TrackedLink.objects.get(subscriber=shopper).url == "https://shop.example.com/cart"
 
 
 @pytest.mark.django_db
-def test_the_browse_template_names_and_links_the_viewed_product():
+def test_the_browse_template_names_and_links_the_viewed_product(client):
     flow_templates_load()
     shopper = SubscriberFactory(phone="+14155550127", first_name="Ana", status="subscribed")
     event_record(subscriber=shopper, type=event_types.BROWSE_ABANDONED, properties=PRODUCT, idempotency_key="b1")
     run = FlowRun.objects.get(subscriber=shopper)
     runs_process_due(now=run.wake_at + timedelta(seconds=1))
     (nudge,) = Message.objects.filter(subscriber=shopper, direction="outbound")
-    assert nudge.body.startswith("Still thinking about IPod Nano - 8GB, Ana? Have another look: ")
-    assert PRODUCT["url"] in nudge.body
+    assert nudge.body.startswith(f"Still thinking about IPod Nano - 8GB, Ana? Have another look: {short_link_base()}")
+    (code,) = short_links(nudge.body)
+    assert opened(client, code).startswith(PRODUCT["url"])
+
+
+# --- Tracked links in flow texts ---------------------------------------------------------------------------------
+
+LINKS_FLOW = {
+    "nodes": [
+        {
+            "id": "news",
+            "type": "send_message",
+            "text": "New in: https://shop.example.com/new and your cart {{ event.url }} (again: https://shop.example.com/new)",
+            "next": None,
+        }
+    ]
+}
+
+
+@pytest.mark.django_db
+def test_each_link_of_a_flow_text_is_a_tracked_link_and_a_click_records_link_clicked(client):
+    flow = cart_flow(definition=LINKS_FLOW)
+    shopper = SubscriberFactory(phone="+14155550128", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="t1")
+    text = Message.objects.get(subscriber=shopper, direction="outbound")
+    new, cart, new_again = short_links(text.body)
+    assert new == new_again and new != cart  # one short link per different link
+    assert "shop.example.com" not in text.body
+    run = FlowRun.objects.get(subscriber=shopper)
+
+    assert opened(client, cart) == (
+        CHECKOUT["url"] + "?utm_source=parley&utm_medium=sms&utm_campaign=cart-with-its-link"
+    )
+    click = Event.objects.get(subscriber=shopper, type=event_types.LINK_CLICKED)
+    assert click.properties == {"flow": flow.pk, "run": run.pk, "node": "news", "url": CHECKOUT["url"]}
+    assert TrackedLink.objects.get(code=cart).clicks == 1
+
+
+@pytest.mark.django_db
+def test_a_link_preview_bot_is_sent_on_but_not_counted_and_an_unknown_code_is_a_404(client):
+    cart_flow(definition=LINKS_FLOW)
+    shopper = SubscriberFactory(phone="+14155550129", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="t2")
+    code = short_links(Message.objects.get(subscriber=shopper, direction="outbound").body)[0]
+    assert opened(client, code, user_agent="facebookexternalhit/1.1").startswith("https://shop.example.com/new?")
+    assert client.head(f"/l/{code}", HTTP_USER_AGENT=BROWSER).status_code == 302
+    assert not Event.objects.filter(type=event_types.LINK_CLICKED).exists()
+    assert TrackedLink.objects.get(code=code).clicks == 0
+    assert client.get("/l/Nosuchcode", HTTP_USER_AGENT=BROWSER).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_transactional_flow_keeps_its_links_as_written_for_the_send_gate():
+    flow = cart_flow(definition=LINKS_FLOW)
+    Flow.objects.filter(pk=flow.pk).update(purpose=Flow.Purpose.TRANSACTIONAL)
+    shopper = SubscriberFactory(phone="+14155550130", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="t3")
+    text = Message.objects.get(subscriber=shopper, direction="outbound")
+    assert CHECKOUT["url"] in text.body and not TrackedLink.objects.exists()

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from conversations.models import AttributeChange, Event, Message, Subscriber
+from conversations.models import AttributeChange, Event, Message, Subscriber, TrackedLink
+from conversations.services import short_link_base
 from flows.models import Flow, FlowResult, FlowRun
 from flows.services import flow_publish, flow_templates_load, runs_process_due
 
@@ -148,7 +149,10 @@ def test_another_flows_keyword_mid_run_starts_that_flow(api):
     assert question.startswith("Happy to help! Who is the gift for?")
     assert run_of("Welcome quiz").status == "interrupted"
     assert text(api, "my wife") == ["And your budget, roughly? (e.g. 50)"]
-    assert text(api, "about $80") == ["Here are our favourite gifts for partner: https://shop.example.com/gifts"]
+    [gifts] = text(api, "about $80")
+    code = gifts.rsplit("/l/", 1)[-1]
+    assert gifts == f"Here are our favourite gifts for partner: {short_link_base()}{code}"
+    assert TrackedLink.objects.get(code=code).url == "https://shop.example.com/gifts"  # tracked, like a campaign's
     assert subscriber().attributes["gift_recipient"] == "partner"
     assert FlowResult.objects.get(node="budget").value == 80
 
