@@ -8,6 +8,7 @@ is refused, since these links end up in texts.
 
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -41,6 +42,14 @@ def store_origins(form: SignupForm) -> set[str]:
     return {origin_of(origin) for origin in [*form.origins, settings.COMMERCE_STORE_URL] if origin} - {""}
 
 
+def page_address(url: str) -> str:
+    """The page's address as texts may link to it: without the shopper's identifier and the campaign parameters
+    (utm_*) of the visit that brought them, which a later text must not repeat; the store's own query stays."""
+    parts = urlsplit(without_identity(url))
+    kept = [part for part in parts.query.split("&") if part and not part.lower().startswith("utm_")]
+    return urlunsplit(parts._replace(query="&".join(kept), fragment=""))
+
+
 def page_view_record(*, form: SignupForm, view: PageView) -> ViewOutcome:
     """Record one view reported through `form`'s script, or raise ViewRefused naming why not.
 
@@ -55,7 +64,7 @@ def page_view_record(*, form: SignupForm, view: PageView) -> ViewOutcome:
     except IdentityRefused as refused:
         raise ViewRefused(403, refused.reason, str(refused)) from None
     origins = store_origins(form)
-    url = without_identity(view.url)
+    url = page_address(view.url)
     if origin_of(url) not in origins:
         raise ViewRefused(
             400, "elsewhere", f"url must be on the store's own site ({', '.join(sorted(origins)) or 'none named'})"

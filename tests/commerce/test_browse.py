@@ -240,9 +240,9 @@ def test_commerce_store_url_is_the_stores_site_too(client, form, shopper, settin
     assert Event.objects.get().properties["url"] == "https://acme.example/products/x"
 
 
-def test_the_identifier_is_never_kept_in_the_recorded_url(client, form, shopper):
+def test_the_identifier_and_the_visits_campaign_parameters_are_not_kept_in_the_recorded_url(client, form, shopper):
     identity = browse_identity_sign(subscriber_id=shopper.pk)
-    url = f"{STORE}/products/x?color=red&parley_id={identity}"
+    url = f"{STORE}/products/x?color=red&utm_source=parley&parley_id={identity}&utm_campaign=spring#reviews"
     assert report(client, product_view(shopper, product_id="1", url=url)).status_code == 202
     assert Event.objects.get().properties["url"] == f"{STORE}/products/x?color=red"
 
