@@ -17,7 +17,8 @@ from campaigns.models import Campaign
 from campaigns.services import parse as campaign_text_parse
 from conversations import event_types
 from conversations.event_properties import KNOWN_PROPERTIES, sample_properties, unknown_property
-from conversations.models import Event, Message, TrackedLink
+from conversations.inbox.services import conversation_close, conversation_open
+from conversations.models import Conversation, Event, Message, TrackedLink
 from conversations.services import event_record, short_link_base
 from flows import engine
 from flows.checks import ERROR, WARNING, flow_checks
@@ -199,6 +200,19 @@ def test_a_run_started_before_runs_kept_their_event_goes_on_with_defaults():
     runs_process_due(now=run.wake_at + timedelta(seconds=1))
     later = Message.objects.filter(subscriber=shopper, direction="outbound").latest("id")
     assert later.body == "Still there? "
+
+
+@pytest.mark.django_db
+def test_a_run_started_while_an_agent_talks_keeps_its_event_for_when_it_begins(settings):
+    settings.INBOX_CLOSE_RESUMES_FLOWS = True
+    cart_flow()
+    shopper = SubscriberFactory(phone="+14155550131", status="subscribed")
+    talk = conversation_open(subscriber=shopper, reason=Conversation.Reason.AGENT)
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="k3")
+    assert not Message.objects.filter(subscriber=shopper, direction="outbound").exists()  # not while they talk
+    conversation_close(conversation=talk)
+    reminder = Message.objects.get(subscriber=shopper, direction="outbound")
+    assert reminder.body.startswith("You left Linen shirt (54.5 USD): ")
 
 
 @pytest.mark.django_db
