@@ -333,6 +333,9 @@
     ["kind", "url", "platform", "product_id", "variant_id", "sku", "title", "price", "image_url", "collection"].forEach(function (key) {
       if (view[key] != null && view[key] !== "") body[key] = typeof view[key] === "number" ? view[key] : String(view[key]);
     });
+    ["url", "image_url"].forEach(function (key) {  // pages may write them relative to themselves
+      try { if (body[key]) body[key] = new URL(body[key], location.href).href; } catch (e) { /* left as it is */ }
+    });
     fetch(base + "/browse/" + encodeURIComponent(slug) + "/", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), keepalive: true
     }).then(function (response) {

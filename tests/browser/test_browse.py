@@ -81,6 +81,16 @@ WOO_JSON_LD = {
     ],
 }
 
+LOOKBOOK_JSON_LD = {
+    "@context": "https://schema.org",
+    "@type": "Product",
+    "productID": "881",
+    "name": "Straw hat",
+    "image": ["/images/straw-hat.jpg"],
+    "offers": {"@type": "Offer", "price": 35, "priceCurrency": "USD"},
+}
+PARLEY_PAGE = 'window.parleyPage = {product_id: "GIFT-50", title: "Gift card", price: "50.00"};'
+
 
 class StoreSite(LocalServer):
     """A store's own site: a Shopify-shaped product page, a WooCommerce product page and a WooCommerce category."""
@@ -101,6 +111,20 @@ class StoreSite(LocalServer):
                 heading_class="product_title entry-title",
                 parley=parley_url,
             ),
+            "/lookbook/": PAGE.format(  # another platform: only schema.org's JSON-LD says what it shows
+                title="Lookbook",
+                head=f'<script type="application/ld+json">{json.dumps(LOOKBOOK_JSON_LD)}</script>',
+                body_class="",
+                heading_class="",
+                parley=parley_url,
+            ),
+            "/gift-card/": PAGE.format(  # the store describes its page itself, from a script of its own
+                title="Gift card",
+                head='<script src="/parley-page.js"></script>',
+                body_class="",
+                heading_class="",
+                parley=parley_url,
+            ),
             "/product-category/summer/": PAGE.format(
                 title="Summer",
                 head="",
@@ -117,6 +141,8 @@ class StoreSite(LocalServer):
                 path = urlsplit(self.path).path
                 if path == "/shopify-analytics.js":
                     body, kind = meta, "text/javascript"
+                elif path == "/parley-page.js":
+                    body, kind = PARLEY_PAGE.encode(), "text/javascript"
                 elif path in pages:
                     body, kind = pages[path].encode(), "text/html; charset=utf-8"
                 else:
@@ -349,3 +375,35 @@ def test_with_tracking_off_the_script_keeps_and_sends_nothing(page, live_server,
     assert "parley_id" not in page.url  # taken out of the address all the same
     assert seen["reports"]() == [] and kept_identity(page) is None
     assert not Event.objects.exists()
+
+
+def test_json_ld_the_stores_own_description_and_explicit_calls_are_read(page, live_server, store, form):
+    from conversations.signup.identity import browse_identity_sign
+
+    shopper = SubscriberFactory(phone="+14155550184")
+    identity = browse_identity_sign(subscriber_id=shopper.pk)
+    open_page(page, f"{store.url}/lookbook/?parley_id={identity}", live_server)
+    (hat,) = views_of(shopper)
+    assert hat.properties == {
+        "product_id": "881",
+        "variant_id": "",
+        "title": "Straw hat",
+        "url": f"{store.url}/lookbook/",
+        "image_url": f"{store.url}/images/straw-hat.jpg",  # written relative to the page
+        "price": 35,
+        "platform": "",
+    }
+    open_page(page, f"{store.url}/gift-card/", live_server)
+    gift = views_of(shopper, count=2)[-1]
+    assert (gift.properties["product_id"], gift.properties["title"], gift.properties["price"]) == (
+        "GIFT-50",
+        "Gift card",
+        50,
+    )
+    # A single-page store reports the next product itself, and a collection.
+    page.evaluate("window.parley.viewed({product_id: '77', title: 'Beach towel', url: '/towel'})")
+    towel = views_of(shopper, count=3)[-1]
+    assert (towel.properties["title"], towel.properties["url"]) == ("Beach towel", f"{store.url}/towel")
+    page.evaluate("window.parley.viewed({collection: 'beach', title: 'Beach'})")
+    (beach,) = views_of(shopper, "collection_viewed")
+    assert beach.properties == {"collection": "beach", "title": "Beach", "url": f"{store.url}/gift-card/"}
