@@ -15,6 +15,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations.models import ConsentEvent, Message, Subscriber
@@ -154,23 +155,26 @@ def _linked_subscriber(customer: Customer) -> Subscriber | None:
 
 
 def _link(customer: Customer, subscriber: Subscriber | None, consent: SmsConsent | None) -> None:
-    """Remember the customer, their subscriber and the consent state the platform last sent."""
-    values = {}
-    if subscriber is not None:
-        values["subscriber"] = subscriber
-    if consent is not None:
-        values["sms_state"] = consent.state
-        values["consent_updated_at"] = consent.updated_at
-    if not values:
+    """Remember the customer, their subscriber and the newest consent state the platform sent."""
+    linked = {"subscriber": subscriber} if subscriber is not None else {}
+    state = {"sms_state": consent.state, "consent_updated_at": consent.updated_at} if consent is not None else {}
+    if not linked and not state:
         return
     rows = PlatformCustomer.objects.filter(platform=customer.platform, external_id=customer.id)
-    if rows.update(**values, updated_at=timezone.now()):
-        return
-    try:
-        with transaction.atomic():
-            PlatformCustomer.objects.create(platform=customer.platform, external_id=customer.id, **values)
-    except IntegrityError:  # the same customer, in another delivery at the same moment
-        rows.update(**values, updated_at=timezone.now())
+    if not rows.exists():
+        try:
+            with transaction.atomic():
+                PlatformCustomer.objects.create(platform=customer.platform, external_id=customer.id, **linked, **state)
+            return
+        except IntegrityError:  # the same customer, in another delivery at the same moment: update theirs
+            pass
+    now = timezone.now()
+    if linked:
+        rows.update(**linked, updated_at=now)
+    if state and consent.updated_at is not None:  # an older state than the one kept is not the newest
+        rows = rows.filter(Q(consent_updated_at__isnull=True) | Q(consent_updated_at__lte=consent.updated_at))
+    if state:
+        rows.update(**state, updated_at=now)
 
 
 def _last_consent(phone: str) -> ConsentEvent | None:

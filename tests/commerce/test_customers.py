@@ -176,6 +176,8 @@ def test_an_older_decision_never_overrides_a_newer_one(client, shopify, console)
     assert delivery().outcome == Outcome.IGNORED
     assert "is older than the number's last consent record" in delivery().detail
     assert list(ConsentEvent.objects.values_list("kind", flat=True)) == ["opt_in"]
+    link = PlatformCustomer.objects.get()
+    assert (link.sms_state, link.consent_updated_at) == ("subscribed", DECIDED)  # the newest state is kept
 
 
 def test_an_older_unsubscribe_than_a_keyword_opt_in_changes_nothing(client, shopify, subscriber):
