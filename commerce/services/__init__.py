@@ -6,9 +6,11 @@ checkouts.py checkouts, and `cart_abandoned` for those no order completes in CHE
 catalog.py   products, variants and stock, from webhooks and catalog files
 fulfillments.py  shipments: order_fulfilled, order_out_for_delivery, order_delivered for the order's subscriber
 customers.py customers and their SMS consent from the platform
+browse.py    page views from the sign-up script, and `browse_abandoned` for views no checkout or order follows
 consent_push.py  the way back: an opt-out in Parley unsubscribes the Shopify customer (Admin API), retried
 """
 
+from .browse import browse_abandon_due
 from .catalog import (
     ImportReport,
     catalog_import,
@@ -33,6 +35,7 @@ from .webhooks import (
 )
 
 __all__ = [
+    "browse_abandon_due",
     "ImportReport",
     "catalog_import",
     "inventory_level_set",

@@ -8,13 +8,16 @@ is refused, since these links end up in texts.
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db.models import CharField, Exists, Max, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from conversations import event_types
-from conversations.models import SignupForm, Subscriber
+from conversations.models import Event, SignupForm, Subscriber
 from conversations.services.events import event_record
 from conversations.signup.identity import NOBODY, IdentityRefused, browse_identity_read, origin_of, without_identity
 
@@ -135,3 +138,57 @@ def _repeat_key(subscriber: Subscriber, subject: str) -> str:
     window = int(timezone.now().timestamp() // (settings.BROWSE_REPEAT_MINUTES * 60))
     digest = hashlib.sha256(subject.encode()).hexdigest()[:24]
     return f"browse:{subscriber.pk}:{digest}:{window}"
+
+
+# What a shopper does that means they did not walk away from what they viewed.
+_WENT_ON = (event_types.CHECKOUT_STARTED, event_types.CART_ABANDONED, event_types.ORDER_PLACED)
+ABANDON_BATCH = 500
+
+
+def browse_abandon_due(*, now: datetime | None = None) -> str:
+    """Due work: a shopper whose last product view is BROWSE_ABANDONED_MINUTES old, and who has neither viewed
+    another product, started a checkout nor ordered since, gets one `browse_abandoned` with that view's product.
+
+    The view's own id is the event's idempotency key, so the every-minute sweep (and two workers running it)
+    records it once. Views older than a day past the delay are left alone: a nudge that late would be no help.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.BROWSE_ABANDONED_MINUTES)
+    last_views = (
+        Event.objects.filter(type=event_types.PRODUCT_VIEWED, occurred_at__gt=cutoff - timedelta(days=1))
+        .values("subscriber_id")
+        .annotate(last_id=Max("id"), last_at=Max("occurred_at"))
+        .filter(last_at__lte=cutoff)
+        .values_list("last_id", flat=True)
+    )
+    went_on = Event.objects.filter(
+        subscriber_id=OuterRef("subscriber_id"), type__in=_WENT_ON, occurred_at__gte=OuterRef("occurred_at")
+    )
+    noted = Event.objects.filter(idempotency_key=OuterRef("abandoned_key"))
+    views = list(
+        Event.objects.filter(id__in=last_views)
+        .exclude(Exists(went_on))
+        .annotate(abandoned_key=_abandoned_key_sql())
+        .exclude(Exists(noted))
+        .select_related("subscriber")
+        .order_by("id")[:ABANDON_BATCH]
+    )
+    recorded = 0
+    for view in views:
+        result = event_record(
+            subscriber=view.subscriber,
+            type=event_types.BROWSE_ABANDONED,
+            properties={**view.properties, "viewed_at": view.occurred_at.isoformat()},
+            idempotency_key=abandoned_key(view.pk),
+        )
+        recorded += result.created
+    return f"{recorded} browse_abandoned"
+
+
+def abandoned_key(view_id: int) -> str:
+    return f"browse:abandoned:{view_id}"
+
+
+def _abandoned_key_sql():
+    """abandoned_key() in SQL, to leave out the views already noted in the same query."""
+    return Concat(Value("browse:abandoned:"), Cast("id", CharField()), output_field=CharField())

@@ -231,6 +231,8 @@ SIGNUP_TRUST_X_FORWARDED_FOR = env_bool("SIGNUP_TRUST_X_FORWARDED_FOR", False)
 # BROWSE_REPEAT_MINUTES count once.
 BROWSE_IDENTITY_DAYS = int(env("BROWSE_IDENTITY_DAYS", "30"))
 BROWSE_REPEAT_MINUTES = int(env("BROWSE_REPEAT_MINUTES", "30"))
+# A shopper whose last product view is this old, with no checkout or order since, gets one `browse_abandoned`.
+BROWSE_ABANDONED_MINUTES = int(env("BROWSE_ABANDONED_MINUTES", "120"))
 SMS_HELP_TEXT = env(
     "SMS_HELP_TEXT",
     "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",
@@ -255,6 +257,7 @@ INBOUND_HANDLERS = [
 DUE_WORK = [
     "conversations.services.inbound_process_pending",
     "commerce.services.checkouts_abandon_due",  # before the flows and the outbox: the cart text goes in this pass
+    "commerce.services.browse_abandon_due",
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
     "flows.services.runs_pause_check",

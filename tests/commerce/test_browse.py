@@ -14,52 +14,12 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from commerce.models import Product, Variant
-from conversations.models import Event, SignupForm, Subscriber
-from conversations.signup.demo import signup_form_load
+from conversations.models import Event, Subscriber
 from conversations.signup.identity import NOBODY, SALT, browse_identity_read, browse_identity_sign
+from tests.commerce.conftest import STORE
 from tests.factories import SubscriberFactory
 
-STORE = "https://shop.example.com"
 PAGE = f"{STORE}/products/linen-shirt?variant=42456181"
-
-
-@pytest.fixture
-def form(db, settings):
-    settings.COMMERCE_STORE_URL = ""
-    signup_form_load()
-    form = SignupForm.objects.get(slug="welcome")
-    form.allowed_origins = STORE
-    form.save()
-    return form
-
-
-@pytest.fixture
-def shopper(db):
-    return SubscriberFactory(phone="+14155550142")
-
-
-@pytest.fixture
-def shirt(db):
-    """The catalog's linen shirt, as the Shopify webhooks keep it."""
-    product = Product.objects.create(
-        platform="shopify",
-        external_id="7513594",
-        title="Linen shirt",
-        handle="linen-shirt",
-        url=f"{STORE}/products/linen-shirt",
-        image_url=f"{STORE}/images/linen-shirt.jpg",
-    )
-    Variant.objects.create(product=product, external_id="42456180", title="S / Sand", sku="LS-S", price="44.00")
-    Variant.objects.create(
-        product=product,
-        external_id="42456181",
-        title="M / Sand",
-        sku="LS-M",
-        price="48.00",
-        image_url=f"{STORE}/images/linen-shirt-m.jpg",
-    )
-    return product
 
 
 def report(client, data, *, origin=STORE, slug="welcome"):
