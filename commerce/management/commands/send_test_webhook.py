@@ -19,7 +19,7 @@ from django.utils import timezone
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PHONE_KEYS = {"phone", "sms_marketing_phone"}
-TIME_KEYS = {"created_at", "updated_at", "processed_at", "date_created_gmt", "date_modified_gmt"}
+TIME_KEYS = {"created_at", "updated_at", "processed_at", "consent_updated_at", "date_created_gmt", "date_modified_gmt"}
 
 
 def samples() -> dict[str, list[str]]:
@@ -106,7 +106,8 @@ class Command(BaseCommand):
             known = ", ".join(samples()[platform])
             raise CommandError(f"no sample for {platform} {topic!r}: give --file, or one of {known}")
         data = json.loads(path.read_text())
-        now = "" if options["keep_times"] else timezone.now().replace(microsecond=0).isoformat()
+        # To the microsecond: a second run within the same second is still newer than the first.
+        now = "" if options["keep_times"] else timezone.now().isoformat()
         data = rewrite(data, phone=options["phone"].strip(), now=now)
         for assignment in options["set"]:
             place, separator, raw = assignment.partition("=")
