@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from .reading import SHOPIFY, PayloadError, Reader, as_number, as_object, kind_of, read_currency, read_phones
+from .orders import LineItem, shopify_line_item
+from .reading import SHOPIFY, PayloadError, Reader, as_object, kind_of, read_currency, read_phones
 
 MAX_TOKEN_LENGTH = 100
 # Shopify's tokens are hex strings today; the newer cart tokens are base64 with a prefix (c1-…). Nothing else.
@@ -19,29 +20,12 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.:=-]+$")
 
 
 @dataclass(frozen=True)
-class CheckoutItem:
-    product_id: str
-    variant_id: str
-    title: str
-    variant_title: str
-    sku: str
-    quantity: int
-    price: Decimal | None
-    image_url: str
+class CheckoutItem(LineItem):
+    image_url: str = ""
 
     def as_properties(self, *, url: str = "", image_url: str = "") -> dict:
         """One of the events' `items`; `url` and `image_url` come from the catalog when it knows the product."""
-        return {
-            "product_id": self.product_id,
-            "variant_id": self.variant_id,
-            "title": self.title,
-            "variant_title": self.variant_title,
-            "sku": self.sku,
-            "quantity": self.quantity,
-            "price": as_number(self.price),
-            "url": url,
-            "image_url": self.image_url or image_url,
-        }
+        return {**super().as_properties(), "url": url, "image_url": self.image_url or image_url}
 
 
 @dataclass(frozen=True)
@@ -70,17 +54,7 @@ def shopify_checkout(payload) -> CheckoutData:
     customer = checkout.sub("customer")
     billing, shipping = _address(checkout, "billing_address"), _address(checkout, "shipping_address")
     items = tuple(
-        CheckoutItem(
-            product_id=item.id("product_id", required=False),
-            variant_id=item.id("variant_id", required=False),
-            title=item.text("title"),
-            variant_title=item.text("variant_title"),
-            sku=item.text("sku"),
-            quantity=item.integer("quantity") or 0,
-            price=item.money("price"),
-            image_url=item.url("image_url"),
-        )
-        for item in checkout.items("line_items")
+        shopify_line_item(item, CheckoutItem, image_url=item.url("image_url")) for item in checkout.items("line_items")
     )
     total = checkout.money("total_price")
     if total is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from .orders import LineItem, shopify_order, woocommerce_order
+from .orders import LineItem, shopify_line_item, shopify_order, woocommerce_order
 from .reading import SHOPIFY, WOOCOMMERCE, PayloadError, Reader, as_object, read_phones
 
 # How far a shipment got: each stage is texted once (order_fulfilled, order_out_for_delivery, order_delivered).
@@ -112,18 +112,7 @@ def _shopify(fulfillment: Reader, *, order_id, order_number, order_status_url, p
         tracking_number=next(filter(None, numbers), ""),
         tracking_url=next(filter(None, links), ""),
         order_status_url=order_status_url,
-        items=tuple(
-            LineItem(
-                product_id=item.id("product_id", required=False),
-                variant_id=item.id("variant_id", required=False),
-                title=item.text("title"),
-                variant_title=item.text("variant_title"),
-                sku=item.text("sku"),
-                quantity=item.integer("quantity") or 0,
-                price=item.money("price"),
-            )
-            for item in fulfillment.items("line_items")
-        ),
+        items=tuple(shopify_line_item(item) for item in fulfillment.items("line_items")),
         phones=phones,
         happened_at=fulfillment.when("updated_at") or fulfillment.when("created_at"),
     )

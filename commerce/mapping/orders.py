@@ -58,22 +58,25 @@ class Order:
         }
 
 
+def shopify_line_item(item: Reader, kind=LineItem, **more):
+    """One of `line_items` in Shopify's orders, checkouts and fulfillments (`kind` may add fields: `more`)."""
+    return kind(
+        product_id=item.id("product_id", required=False),
+        variant_id=item.id("variant_id", required=False),
+        title=item.text("title"),
+        variant_title=item.text("variant_title"),
+        sku=item.text("sku"),
+        quantity=item.integer("quantity") or 0,
+        price=item.money("price"),
+        **more,
+    )
+
+
 def shopify_order(payload) -> Order:
     """orders/create and orders/paid: the REST Order resource."""
     order = Reader(as_object(payload, "body"))
     customer, billing, shipping = order.sub("customer"), order.sub("billing_address"), order.sub("shipping_address")
-    items = tuple(
-        LineItem(
-            product_id=item.id("product_id", required=False),
-            variant_id=item.id("variant_id", required=False),
-            title=item.text("title"),
-            variant_title=item.text("variant_title"),
-            sku=item.text("sku"),
-            quantity=item.integer("quantity") or 0,
-            price=item.money("price"),
-        )
-        for item in order.items("line_items")
-    )
+    items = tuple(shopify_line_item(item) for item in order.items("line_items"))
     total = order.money("total_price")
     if total is None:
         total = order.money("current_total_price")
