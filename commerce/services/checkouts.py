@@ -8,7 +8,6 @@ checkouts/update, but nothing when a shopper walks away.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
@@ -16,12 +15,12 @@ from django.utils import timezone
 
 from conversations.event_types import CART_ABANDONED, CHECKOUT_STARTED
 from conversations.models import Subscriber
-from conversations.phones import normalize_phone
 from conversations.services.events import event_record
 
 from ..mapping import CheckoutData
 from ..mapping.reading import as_number
 from ..models import Checkout, Product, Variant, WebhookDelivery
+from .phones import phones_normalize
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -154,13 +153,7 @@ def _locked_row(platform: str, token: str) -> Checkout:
 
 def _phone_of(checkout: CheckoutData) -> tuple[str, str, Subscriber | None]:
     """The number to keep: the first that belongs to a subscriber, else the first that parses; or why there is none."""
-    numbers, problems = [], []
-    for source, raw in checkout.phones:
-        try:
-            numbers.append(normalize_phone(raw))
-        except ValidationError as error:
-            # The message quotes the number as typed: name where it came from instead.
-            problems.append(error.messages[0].replace(repr(raw), f"the {source} phone", 1))
+    numbers, problems = phones_normalize(checkout.phones)
     if not numbers:
         return "", " ".join(problems).rstrip(".") or "the checkout holds no phone number", None
     subscribers = {s.phone: s for s in Subscriber.objects.filter(phone__in=numbers)}

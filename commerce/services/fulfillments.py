@@ -1,15 +1,13 @@
 """Order updates: a shipment becomes `order_fulfilled`, `order_out_for_delivery` or `order_delivered` for the
 subscriber whose order it is, once per fulfillment and stage, whatever the platform sends again."""
 
-from django.core.exceptions import ValidationError
-
 from conversations.event_types import ORDER_DELIVERED, ORDER_FULFILLED, ORDER_OUT_FOR_DELIVERY
 from conversations.models import Event, Subscriber
-from conversations.phones import normalize_phone
 from conversations.services.events import event_record
 
 from ..mapping import DELIVERED, FULFILLED, OUT_FOR_DELIVERY, Fulfillment
 from ..models import WebhookDelivery
+from .phones import phones_normalize
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -64,13 +62,7 @@ def _subscriber_of(fulfillment: Fulfillment) -> tuple[Subscriber | None, str, st
     placed = Event.objects.filter(idempotency_key=order_key).select_related("subscriber").first()
     if placed is not None:
         return placed.subscriber, str(placed.properties.get("order_number") or ""), ""
-    numbers, problems = [], []
-    for source, raw in fulfillment.phones:
-        try:
-            numbers.append(normalize_phone(raw))
-        except ValidationError as error:
-            # The message quotes the number as typed: name where it came from instead.
-            problems.append(error.messages[0].replace(repr(raw), f"the {source} phone", 1))
+    numbers, problems = phones_normalize(fulfillment.phones)
     subscribers = {s.phone: s for s in Subscriber.objects.filter(phone__in=numbers)}
     subscriber = next((subscribers[number] for number in numbers if number in subscribers), None)
     if subscriber is not None:

@@ -1,15 +1,13 @@
 """Orders from the store: one `order_placed` event for the subscriber with the order's phone, once per order."""
 
-from django.core.exceptions import ValidationError
-
 from conversations.event_types import ORDER_PLACED
 from conversations.models import Subscriber
-from conversations.phones import normalize_phone
 from conversations.services.events import event_record
 
 from ..mapping import Order
 from ..models import WebhookDelivery
 from .checkouts import checkout_complete
+from .phones import phones_normalize
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -30,13 +28,7 @@ def order_place(*, order: Order) -> Handled:
     )
     if not order.phones:
         return Handled(Outcome.IGNORED, "the order holds no phone number")
-    numbers, problems = [], []
-    for source, raw in order.phones:
-        try:
-            numbers.append(normalize_phone(raw))
-        except ValidationError as error:
-            # The message quotes the number as typed: name where it came from instead.
-            problems.append(error.messages[0].replace(repr(raw), f"the {source} phone", 1))
+    numbers, problems = phones_normalize(order.phones)
     if not numbers:
         return Handled(Outcome.IGNORED, " ".join(problems))
     known = set(Subscriber.objects.filter(phone__in=numbers).values_list("phone", flat=True))
