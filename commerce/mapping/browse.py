@@ -23,6 +23,9 @@ PRODUCT = "product"
 COLLECTION = "collection"
 # A product's id as pages write it: the platform's number, or an id of the store's own (letters, digits, - _ .).
 _PAGE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Something a phone would show as a link: a scheme, www., or a name.tld. A page's title goes into texts (the browse
+# nudge says "Still thinking about {{ event.title }}?"), and anyone holding an identifier can post one.
+_LINK_LIKE = re.compile(r"(?i)([a-z][a-z0-9+.-]*:/|www\.|[a-z0-9-]+\.[a-z]{2,}(/|\b))")
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,9 @@ def page_view(payload) -> PageView:
         collection = view.text("collection")
         if not collection:
             raise PayloadError("collection is missing: the collection's handle or id")
-        return PageView(identity, kind, url, platform, title=view.text("title"), collection=collection)
+        return PageView(identity, kind, url, platform, title=page_title(view.text("title")), collection=collection)
     product_id = _page_id(view.data.get("product_id"), "product_id")
-    title = view.text("title")
+    title = page_title(view.text("title"))
     sku = view.text("sku")
     if not (product_id or sku or title):
         raise PayloadError("a product view needs product_id, sku or title")
@@ -77,6 +80,11 @@ def page_view(payload) -> PageView:
         price=view.money("price"),
         image_url=view.url("image_url"),
     )
+
+
+def page_title(text: str) -> str:
+    """The page's title, or "" when it holds anything a phone would show as a link: never trusted into a text."""
+    return "" if _LINK_LIKE.search(text) else text
 
 
 def _page_id(value, where: str) -> str:

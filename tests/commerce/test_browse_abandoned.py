@@ -114,3 +114,28 @@ def test_process_due_nudges_the_shopper_with_the_product_at_once(client, form, s
     (text,) = Message.objects.filter(subscriber=shopper, direction="outbound", origin="flow")
     assert "Linen shirt" in text.body
     assert "/l/" in text.body  # the product's link, tracked
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "a gift for you, claim it at https://evil.example/login",
+        "see evil.example/login",
+        "WWW.EVIL.COM",
+        "Linen shirt – sale on evil.shop",
+    ],
+)
+def test_a_page_title_holding_a_link_never_reaches_a_text(client, form, shopper, console, monkeypatch, title):
+    """The page's own title is used for a product the catalog does not know; one a phone would show as a link is
+    dropped, so nobody holding an identifier can put their link in the store's text."""
+    monkeypatch.setattr(timezone, "now", lambda: DAYTIME)
+    flow_templates_load()
+    assert report(client, product_view(shopper, product_id="555", title=title)).status_code == 202
+    assert Event.objects.get(type="product_viewed").properties["title"] == ""
+    minutes_pass(121)
+
+    call_command("process_due", stdout=io.StringIO())
+
+    (text,) = Message.objects.filter(subscriber=shopper, direction="outbound", origin="flow")
+    assert "evil" not in text.body.lower()
+    assert text.body.startswith("Still thinking about it, ")
