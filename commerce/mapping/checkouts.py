@@ -52,7 +52,7 @@ def shopify_checkout(payload) -> CheckoutData:
     """checkouts/create and checkouts/update: the REST Checkout resource."""
     checkout = Reader(as_object(payload, "body"))
     customer = checkout.sub("customer")
-    billing, shipping = _address(checkout, "billing_address"), _address(checkout, "shipping_address")
+    billing = _address(checkout, "billing_address")
     items = tuple(
         shopify_line_item(item, CheckoutItem, image_url=item.url("image_url")) for item in checkout.items("line_items")
     )
@@ -70,7 +70,7 @@ def shopify_checkout(payload) -> CheckoutData:
             ("checkout", checkout.data.get("phone")),
             ("customer", customer.data.get("phone")),
             ("billing address", billing.data.get("phone")),
-            ("shipping address", shipping.data.get("phone")),
+            # Not the shipping address's: a gift's recipient must not get the buyer's cart (and its link).
         ),
         total=total,
         currency=read_currency(checkout.data.get("currency") or checkout.data.get("presentment_currency"), "currency"),

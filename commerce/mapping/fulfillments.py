@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from .orders import LineItem, shopify_line_item, shopify_order, woocommerce_order
-from .reading import SHOPIFY, WOOCOMMERCE, PayloadError, Reader, as_object, read_phones
+from .reading import SHOPIFY, WOOCOMMERCE, PayloadError, Reader, as_object
 
 # How far a shipment got: each stage is texted once (order_fulfilled, order_out_for_delivery, order_delivered).
 FULFILLED, OUT_FOR_DELIVERY, DELIVERED = "fulfilled", "out_for_delivery", "delivered"
@@ -66,13 +66,13 @@ def shopify_fulfillment(payload) -> Fulfillment:
     """fulfillments/create and fulfillments/update: the REST Fulfillment resource."""
     fulfillment = Reader(as_object(payload, "body"))
     name = fulfillment.text("name", max_length=64)  # "#1001.1": the order's name and the shipment's number
-    destination = fulfillment.sub("destination")
     return _shopify(
         fulfillment,
         order_id=fulfillment.id("order_id"),
         order_number=name.rsplit(".", 1)[0] if "." in name else "",
         order_status_url="",
-        phones=read_phones(("shipping address", destination.data.get("phone"))),
+        # Not the destination's phone: whoever receives the parcel is not always who ordered it.
+        phones=(),
     )
 
 
@@ -86,10 +86,15 @@ def shopify_order_fulfillments(payload) -> tuple[Fulfillment, ...]:
             order_id=order.id,
             order_number=order.number,
             order_status_url=reader.url("order_status_url"),
-            phones=order.phones,
+            phones=buyer_phones(order.phones),
         )
         for fulfillment in reader.items("fulfillments")
     )
+
+
+def buyer_phones(phones: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """An order's phones but the shipping address's: a gift's recipient must not learn of it by text."""
+    return tuple((source, phone) for source, phone in phones if not source.startswith("shipping"))
 
 
 def _shopify(fulfillment: Reader, *, order_id, order_number, order_status_url, phones) -> Fulfillment:
@@ -164,7 +169,7 @@ def woocommerce_fulfillment(payload) -> Fulfillment:
         tracking_url=link,
         order_status_url="",
         items=order.items,
-        phones=order.phones,
+        phones=buyer_phones(order.phones),
         happened_at=reader.when("date_completed_gmt", naive_is_utc=True) or order.created_at,
     )
 

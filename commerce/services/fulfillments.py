@@ -68,5 +68,5 @@ def _subscriber_of(fulfillment: Fulfillment) -> tuple[Subscriber | None, str, st
     if subscriber is not None:
         return subscriber, "", ""
     why = f"order {fulfillment.order_id} is unknown (no order_placed event) and "
-    why += "no subscriber has its phone number" if fulfillment.phones else "the shipment holds no phone number"
+    why += "no subscriber has its phone number" if fulfillment.phones else "the shipment names no buyer's phone"
     return None, "", why + (f" ({' '.join(problems)})" if problems else "")

@@ -517,3 +517,17 @@ def test_checkouts_create_and_update_at_once_make_one_checkout(shopify, subscrib
     checkout = Checkout.objects.get()
     assert checkout.properties["total"] == 64.98  # the newer version, whichever came first
     assert events("checkout_started").count() == 1
+
+
+def test_a_gifts_recipient_never_gets_the_buyers_cart(client, shopify, subscriber):
+    """The shipping address's phone is whoever receives the parcel: never texted the buyer's checkout."""
+    data = checkout_payload(phone=None, sms_marketing_phone=None)
+    data["customer"] = {"id": 1, "phone": None}
+    data["shipping_address"] = {"first_name": "Ana", "phone": subscriber.phone}
+
+    shopify.post(client, "checkouts/create", data)
+    time_passes(31)
+    process_due()
+
+    assert not events("checkout_started").exists() and not events("cart_abandoned").exists()
+    assert Checkout.objects.get().phone == ""

@@ -12,6 +12,7 @@ from commerce import mapping
 from commerce.models import WebhookDelivery
 from conversations.models import Event, Message
 from conversations.outbox import outbox_send_due
+from conversations.phones import normalize_phone
 from conversations.services import subscriber_opt_out
 from flows.models import Flow, FlowRun
 from flows.services import flow_templates_load
@@ -31,7 +32,7 @@ NIGHT = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
 def test_a_shopify_fulfillment_is_read_with_its_tracking_and_items():
     fulfillment = mapping.shopify_fulfillment(payload("shopify/fulfillments_create.json"))
     assert (fulfillment.stage, fulfillment.status) == (mapping.FULFILLED, "success")
-    assert fulfillment.phones == (("shipping address", "415.555.0100"),)
+    assert fulfillment.phones == ()  # not the destination's: the parcel's recipient may not be the buyer
     assert fulfillment.as_properties() == {
         "order_id": "820982911946154508",
         "order_number": "#9999",
@@ -220,6 +221,7 @@ def test_order_updates_are_not_held_by_the_marketing_caps(client, shopify, subsc
             sent_at=NIGHT - timedelta(hours=hours),
         )
     assert Message.objects.counting_toward_caps().filter(subscriber=subscriber).count() == 3  # the cap is full
+    shopify.post(client, "orders/create", payload("shopify/orders_create.json"))
     shopify.post(client, "fulfillments/create", payload("shopify/fulfillments_create.json"))
     assert len(texts(twilio)) == 1
 
@@ -243,19 +245,43 @@ def test_a_shipment_of_an_unknown_order_is_ignored_with_the_reason(client, shopi
     recorded = delivery("fulfillments/create")
     assert recorded.outcome == Outcome.IGNORED
     assert recorded.detail == (
-        "order 820982911946154508 is unknown (no order_placed event) and no subscriber has its phone number"
+        "order 820982911946154508 is unknown (no order_placed event) and the shipment names no buyer's phone"
     )
     assert not Event.objects.exists()
     assert texts(twilio) == []
 
 
 @pytest.mark.django_db
-def test_a_shipment_without_its_order_finds_the_subscriber_by_the_shipping_phone(
+def test_a_shipment_is_never_texted_to_the_number_it_is_delivered_to_when_that_is_not_the_buyer(
     client, shopify, subscriber, twilio, night, order_updates
 ):
-    shopify.post(client, "fulfillments/create", payload("shopify/fulfillments_create.json"))
+    """A gift: the parcel goes to a subscriber (its destination's phone), but Parley never saw the order, so
+    nobody is told; the recipient must not learn of it by text."""
+    shipment = payload("shopify/fulfillments_create.json")
+    assert normalize_phone(shipment["destination"]["phone"]) == subscriber.phone
+
+    shopify.post(client, "fulfillments/create", shipment)
+
+    assert delivery("fulfillments/create").outcome == Outcome.IGNORED
+    assert not Event.objects.filter(type="order_fulfilled").exists()
+    assert texts(twilio) == []
+
+
+@pytest.mark.django_db
+def test_orders_fulfilled_falls_back_to_the_buyers_phones_not_the_shipping_address(
+    client, shopify, subscriber, twilio, night, order_updates
+):
+    order = payload("shopify/orders_fulfilled.json")
+    order["phone"] = order["customer"]["phone"] = order["billing_address"]["phone"] = None
+    order["shipping_address"]["phone"] = subscriber.phone
+
+    shopify.post(client, "orders/fulfilled", order)
+    assert not Event.objects.filter(type="order_fulfilled").exists()
+
+    order["billing_address"]["phone"] = subscriber.phone
+    order["id"] += 1
+    shopify.post(client, "orders/fulfilled", order)
     assert Event.objects.get(type="order_fulfilled").subscriber == subscriber
-    assert len(texts(twilio)) == 1
 
 
 @pytest.mark.django_db
