@@ -5,7 +5,7 @@ from conversations.event_types import ORDER_DELIVERED, ORDER_FULFILLED, ORDER_OU
 from conversations.models import Event, Subscriber
 from conversations.services.events import event_record
 
-from ..mapping import DELIVERED, FULFILLED, OUT_FOR_DELIVERY, Fulfillment
+from ..mapping import DELIVERED, FULFILLED, OUT_FOR_DELIVERY, WOOCOMMERCE, Fulfillment
 from ..models import WebhookDelivery
 from .phones import phones_normalize
 from .webhooks import Handled
@@ -16,8 +16,16 @@ EVENT_TYPES = {FULFILLED: ORDER_FULFILLED, OUT_FOR_DELIVERY: ORDER_OUT_FOR_DELIV
 
 
 def fulfillment_key(fulfillment: Fulfillment) -> str:
-    """The event's idempotency key: each stage of a shipment counts once, whichever topic or retry brings it."""
-    return f"{fulfillment.platform}:fulfillment:{fulfillment.id}:{fulfillment.stage}"
+    """The event's idempotency key: each stage of a shipment counts once, whichever topic or retry brings it.
+
+    A WooCommerce order is its own single shipment, and the Shipment Tracking plugin often adds the tracking
+    number in a later update of the completed order: that number is part of the key, so the shopper then gets the
+    update with the link too.
+    """
+    key = f"{fulfillment.platform}:fulfillment:{fulfillment.id}:{fulfillment.stage}"
+    if fulfillment.platform == WOOCOMMERCE and fulfillment.tracking_number:
+        key += f":{fulfillment.tracking_number}"[:40]
+    return key[:128]
 
 
 def fulfillment_record(*, fulfillment: Fulfillment) -> Handled:

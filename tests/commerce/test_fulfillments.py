@@ -311,7 +311,10 @@ def test_a_completed_woocommerce_order_is_placed_and_shipped_and_texted_with_its
     assert delivery("order.updated").outcome == Outcome.PROCESSED
     placed, shipped = Event.objects.order_by("id")
     assert (placed.type, placed.idempotency_key) == ("order_placed", "woocommerce:order:727")
-    assert (shipped.type, shipped.idempotency_key) == ("order_fulfilled", "woocommerce:fulfillment:727:fulfilled")
+    assert (shipped.type, shipped.idempotency_key) == (
+        "order_fulfilled",
+        "woocommerce:fulfillment:727:fulfilled:9400111899223197428490",
+    )
     link = "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=9400111899223197428490"
     assert shipped.properties["url"] == link
     [text] = texts(twilio)
@@ -328,3 +331,20 @@ def test_a_woocommerce_order_updated_to_processing_still_only_places_the_order(c
     woo.post(client, "order.updated", data)
     assert list(Event.objects.values_list("type", flat=True)) == ["order_placed"]
     assert delivery("order.updated").outcome == Outcome.PROCESSED
+
+
+@pytest.mark.django_db
+def test_a_tracking_number_added_after_a_woocommerce_order_is_completed_is_texted_too(
+    client, woo, subscriber, twilio, night, order_updates
+):
+    completed = payload("woocommerce/order_updated_completed.json")
+    untracked = {**completed, "meta_data": [m for m in completed["meta_data"] if "tracking" not in m["key"]]}
+
+    woo.post(client, "order.updated", untracked)
+    woo.post(client, "order.updated", completed)  # the Shipment Tracking plugin adds the number
+    woo.post(client, "order.updated", completed)  # and the order is saved again
+
+    assert Event.objects.filter(type="order_fulfilled").count() == 2
+    first, second = texts(twilio)
+    assert "on its way" in first and "usps.com" not in first
+    assert "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=9400111899223197428490" in second
