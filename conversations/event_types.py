@@ -35,3 +35,7 @@ KNOWN = frozenset(
         AGENT_HANDOFF,
     }
 )
+
+# An order's own news: the only events that may start a transactional flow (Flow.Purpose.TRANSACTIONAL), whose texts
+# go at any hour and beyond the caps. Anything else (a cart or a browse left, a keyword, a launch) is marketing.
+TRANSACTIONAL_EVENTS = frozenset({ORDER_PLACED, ORDER_FULFILLED, ORDER_OUT_FOR_DELIVERY, ORDER_DELIVERED})

@@ -14,6 +14,7 @@ from segments.selectors import segment_members
 
 from . import services
 from .models import Flow, FlowLaunch, FlowResult, FlowRun, FlowVersion, OfferCode
+from .services.definitions import flow_may_be_transactional
 
 
 class FlowForm(forms.ModelForm):
@@ -58,9 +59,19 @@ class FlowForm(forms.ModelForm):
         return draft
 
     def clean(self):
-        """A transactional flow sells nothing: not in the draft posted, nor in the version its runs use."""
+        """A transactional flow is started by an order's own news, and sells nothing: not in the draft posted, nor in
+        the version its runs use."""
         cleaned = super().clean()
         purpose = cleaned.get("purpose")
+        trigger, event_type = cleaned.get("trigger", self.instance.trigger), cleaned.get("event_type", "")
+        # The error goes on what this post changed: the purpose, or the start of a flow that was transactional.
+        moved = [name for name in ("event_type", "trigger") if name in self.changed_data]
+        field = moved[0] if moved and self.instance.pk and "purpose" not in self.changed_data else "purpose"
+        try:
+            flow_may_be_transactional(purpose=purpose, trigger=trigger, event_type=event_type, field=field)
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                self.add_error(name, problems)
         live = self.instance.live_version if self.instance.pk else None
         for definition in (cleaned.get("draft"), live.definition if live else None):
             try:

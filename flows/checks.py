@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from conversations import event_types
 from conversations.event_properties import sample_properties, unknown_property
 from conversations.templating import parse, render
 from conversations.texts import normalize_keyword, selling_links
@@ -60,8 +61,11 @@ def flow_checks(
             found.append(
                 Check(ERROR, "", f"the keyword {word.upper()} already starts the active flow {in_use[word]!r}")
             )
+    # A transactional flow's start is checked whatever its definition holds (it says nothing about the definition).
+    wrong_start = transactional_start_checks(trigger=trigger, event_type=event_type) if purpose == TRANSACTIONAL else []
     if any(check.level == ERROR for check in found) or not isinstance(definition, dict):
-        return found  # the graph checks below need a sound definition
+        return wrong_start + found  # the graph checks below need a sound definition
+    found = wrong_start + found
     nodes = {node["id"]: node for node in definition["nodes"]}
     start = definition.get("start") or definition["nodes"][0]["id"]
     for node_id in nodes.keys() - reachable(nodes, start):
@@ -84,6 +88,44 @@ def flow_checks(
                 )
             )
     return sorted(found, key=lambda check: check.level != ERROR)
+
+
+# What a flow started otherwise is, for the error that says why it cannot be transactional.
+_MARKETING_STARTS = {
+    event_types.CART_ABANDONED: "a cart reminder",
+    event_types.CHECKOUT_STARTED: "a cart reminder",
+    event_types.BROWSE_ABANDONED: "a browsing reminder",
+    event_types.PRODUCT_VIEWED: "a browsing reminder",
+    event_types.COLLECTION_VIEWED: "a browsing reminder",
+}
+_TRIGGER_NAMES = {
+    "keyword": "a flow a keyword starts",
+    "manual": "a flow started by hand, by the API or for a segment",
+    "opt_in": "a welcome",
+}
+
+
+def transactional_start_problem(*, trigger: str, event_type: str) -> str | None:
+    """Why a flow with this start may not be transactional (None: it may). Only an event that is an order's own news
+    (event_types.TRANSACTIONAL_EVENTS) starts an order update; whatever else starts a flow, its texts are marketing."""
+    if trigger == "event" and event_type in event_types.TRANSACTIONAL_EVENTS:
+        return None
+    if trigger == "event":
+        what = _MARKETING_STARTS.get(event_type) or (
+            f"a flow started by {event_type}" if event_type else "a flow started by no event type"
+        )
+    else:
+        what = _TRIGGER_NAMES.get(trigger, f"a flow started by {trigger or 'nothing'}")
+    return (
+        "only a flow started by an order's own news (order placed, shipped, out for delivery, delivered) can be "
+        f"transactional: {what} is marketing"
+    )
+
+
+def transactional_start_checks(*, trigger: str, event_type: str) -> list[Check]:
+    """The flow-wide error when a transactional flow is started by anything but an order's own news."""
+    problem = transactional_start_problem(trigger=trigger, event_type=event_type)
+    return [Check(ERROR, "", problem)] if problem else []
 
 
 def transactional_checks(definition: dict) -> list[Check]:

@@ -10,6 +10,7 @@ Callers never check consent themselves.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import unquote_plus, urlsplit
 
 from . import windows
 
@@ -131,12 +132,43 @@ def _transactional(recipient: Recipient) -> Decision:
 
 
 # A link that sells: a discount or coupon applied by the link (Shopify's /discount/<code>, WooCommerce's
-# ?coupon=), or a page named for a sale, an offer, a promotion or a deal. A transactional text may carry none.
+# ?coupon=), or a page or a host named for a sale, an offer, a promotion or a deal. A transactional text may carry none.
 _LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+# A link typed without its scheme (phones make it a link all the same): a host (labels, a top-level domain of
+# letters), then perhaps a port, a path, a query or a fragment. Not part of an e-mail address, a word or a longer name.
+_BARE_LINK = re.compile(
+    r"(?<![\w@.\-/%])(?P<host>(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24})(?![a-z0-9-])"
+    r"(?P<rest>(?::\d+)?[/?#][^\s<>\"']*)?",
+    re.IGNORECASE,
+)
+# A bare domain with no www and no path counts as a link only with one of these top-level domains (so that
+# "shipped.Thanks" or "{{ event.url }}" is not one).
+_BARE_TLDS = frozenset("com net org co us io shop store biz info app online site uk ca au de fr nl eu me ly".split())
+_TRAILING = ".,;:!?)]}'\""
 _SELLING = re.compile(
     r"(?<![a-z])(discounts?|coupons?|promos?|promotions?|sales?|offers?|deals?|clearance|vouchers?)(?![a-z])",
     re.IGNORECASE,
 )
+# The carriers' own tracking pages are never a store's sale, whatever their hosts or paths say.
+CARRIER_HOSTS = frozenset(
+    {
+        "ups.com",
+        "fedex.com",
+        "usps.com",
+        "dhl.com",
+        "dhl.de",
+        "ontrac.com",
+        "lasership.com",
+        "purolator.com",
+        "canadapost.ca",
+        "canadapost-postescanada.ca",
+        "royalmail.com",
+        "auspost.com.au",
+    }
+)
+# Shopify's order status page (/<shop id>/orders/<token>[/authenticate]?key=…, or the customer account's order): on
+# the store's own domain, whatever that domain is called.
+_ORDER_STATUS_PATH = re.compile(r"^(?:/\d+/orders/[0-9a-f]+(?:/authenticate)?|(?:/\d+)?/account/orders/\d+)/?$", re.I)
 
 
 def content_refusal(purpose: str, body: str) -> Decision | None:
@@ -155,15 +187,46 @@ def content_refusal(purpose: str, body: str) -> Decision | None:
 
 
 def selling_links(body: str) -> list[str]:
-    """The links in a text that lead to a sale or an offer (their path or query names one); tracking and
-    order-status links pass."""
+    """The links in a text that lead to a sale or an offer: a word of one in the hostname's labels, or in the path,
+    query or fragment once percent-decoded; links typed without a scheme (www.…, a domain with a path) too. Tracking
+    (the carriers' own hosts) and order-status links pass. Each link is given as written."""
     found = []
-    for link in _LINK.findall(body):
-        host_and_rest = link.split("://", 1)[1]
-        path = host_and_rest.split("/", 1)[1] if "/" in host_and_rest else host_and_rest.partition("?")[2]
-        if _SELLING.search(path):
+    links = [link.rstrip(_TRAILING) for link in _LINK.findall(body)]
+    rest = _LINK.sub(" ", body)
+    for match in _BARE_LINK.finditer(rest):
+        host, tail = match["host"], match["rest"] or ""
+        if tail or host.lower().startswith("www.") or host.rsplit(".", 1)[1].lower() in _BARE_TLDS:
+            links.append((host + tail).rstrip(_TRAILING))
+    for link in links:
+        if _sells(link if "://" in link else f"http://{link}"):
             found.append(link)
     return found
+
+
+def _sells(link: str) -> bool:
+    try:
+        parts = urlsplit(link)
+        host = _decoded(parts.hostname or "").lower().rstrip(".")
+    except ValueError:  # not a link a phone could open either; judge its words
+        return bool(_SELLING.search(_decoded(link)))
+    if any(host == carrier or host.endswith("." + carrier) for carrier in CARRIER_HOSTS):
+        return False
+    path = _decoded(parts.path)
+    if _SELLING.search(_decoded(parts.query)) or _SELLING.search(_decoded(parts.fragment)):
+        return True
+    if _ORDER_STATUS_PATH.match(path):
+        return False  # the order's own page, on the store's domain whatever it is called
+    return bool(_SELLING.search(host) or _SELLING.search(path))
+
+
+def _decoded(text: str) -> str:
+    """Percent-decoded (and + as a space) until nothing changes: /%73ale and /%2573ale are /sale."""
+    for _ in range(5):
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def _timing(recipient: Recipient, now: datetime, rules: Rules) -> Decision:

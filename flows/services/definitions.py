@@ -12,7 +12,7 @@ from conversations.texts import normalize_keyword
 
 from .. import definition as flow_definition
 from .. import editor
-from ..checks import ERROR, event_checks, transactional_checks
+from ..checks import ERROR, event_checks, transactional_checks, transactional_start_problem
 from ..models import Flow, FlowVersion
 
 # --- Definitions and publishing ------------------------------------------------------------------------------
@@ -40,6 +40,7 @@ def flow_publish(*, flow: Flow, definition: dict | None = None, user=None) -> Fl
 
 def _publish(flow: Flow, definition, user) -> FlowVersion:
     flow_definition_check(definition)
+    flow_may_be_transactional(purpose=flow.purpose, trigger=flow.trigger, event_type=flow.event_type)
     without_event = [
         f"node {check.node}: {check.message}"
         for check in event_checks(definition, trigger=flow.trigger, event_type=flow.event_type)
@@ -86,8 +87,21 @@ def flow_sells_nothing(*, purpose: str, definition) -> None:
         raise ValidationError({"definition": found})
 
 
-def _purpose_check(flow: Flow) -> None:
-    """A flow made transactional must sell nothing in its draft or in the version its runs use."""
+def flow_may_be_transactional(*, purpose: str, trigger: str, event_type: str, field: str = "purpose") -> None:
+    """Raise a ValidationError (on `field`) when a transactional flow is started by anything but an order's own news
+    (conversations.event_types.TRANSACTIONAL_EVENTS): a cart reminder, a keyword or a launch is marketing, and
+    must keep to quiet hours and the caps."""
+    if purpose != Flow.Purpose.TRANSACTIONAL:
+        return
+    problem = transactional_start_problem(trigger=trigger, event_type=event_type)
+    if problem:
+        raise ValidationError({field: [problem]})
+
+
+def _purpose_check(flow: Flow, field: str = "purpose") -> None:
+    """A transactional flow must be started by an order's own news, and sell nothing in its draft or in the version
+    its runs use."""
+    flow_may_be_transactional(purpose=flow.purpose, trigger=flow.trigger, event_type=flow.event_type, field=field)
     live = flow.live_version if flow.pk else None
     for definition in (flow.draft, live.definition if live else None):
         try:
@@ -140,8 +154,10 @@ def flow_update(*, flow: Flow, changes: dict, draft_seen: str | None = None) -> 
         for name, value in changes.items():
             setattr(saved, name, value)
         saved.full_clean()
-        if "purpose" in changes or "draft" in changes:
-            _purpose_check(saved)
+        if changes.keys() & {"purpose", "draft", "trigger", "event_type"}:
+            # A transactional flow's start may not move away from an order's news: the error names what changed.
+            field = next((name for name in ("purpose", "event_type", "trigger") if name in changes), "purpose")
+            _purpose_check(saved, field=field)
         saved.save(update_fields=[*changes, "updated_at"])
     for name in [*changes, "updated_at"]:
         setattr(flow, name, getattr(saved, name))
@@ -251,6 +267,7 @@ def flow_import(*, data: dict) -> tuple[Flow, bool]:
     fields = _import_fields(data)
     definition = fields.pop("definition")
     flow_definition_check(definition)
+    flow_may_be_transactional(purpose=fields["purpose"], trigger=fields["trigger"], event_type=fields["event_type"])
     flow_sells_nothing(purpose=fields["purpose"], definition=definition)
     with transaction.atomic():
         flow = Flow.objects.select_for_update().filter(name=fields["name"]).order_by("id").first()
