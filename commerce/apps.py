@@ -11,6 +11,11 @@ class CommerceConfig(AppConfig):
         from conversations import signals
 
         from . import services
+        from .services import consent_push
 
         # An opt-out in Parley unsubscribes the linked Shopify customer too (when the Admin API is configured).
         signals.subscriber_opted_out.connect(services.consent_push_for_opt_out, dispatch_uid="commerce-consent-push")
+        # An opt-in again (START) cancels what still waits to unsubscribe them in Shopify.
+        signals.subscriber_opted_in.connect(
+            consent_push.consent_pushes_cancel_on_opt_in, dispatch_uid="commerce-consent-push-cancel"
+        )

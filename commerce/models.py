@@ -145,6 +145,8 @@ class ConsentPush(models.Model):
         PENDING = "pending", "Waiting to be sent"
         DONE = "done", "Done"
         FAILED = "failed", "Failed for good"
+        # Never sent (or its result no longer counts): the shopper opted in again in Parley (START) first.
+        CANCELLED = "cancelled", "Cancelled: the shopper opted in again"
 
     customer = models.ForeignKey(PlatformCustomer, on_delete=models.CASCADE, related_name="consent_pushes")
     state = models.CharField(max_length=32, help_text="What the platform is told: unsubscribed.")

@@ -3,14 +3,22 @@
 `subscribed` makes or updates the subscriber with the customer's number and records the opt-in with Shopify as
 its source (no double opt-in text: Shopify collected the consent), then queues the program's terms, the CTIA
 opt-in confirmation, once: only when the number becomes subscribed, never for a repeat or a later update.
-`unsubscribed` opts the number out, silently (the shopper did not text STOP). Nothing a sync sends resubscribes
-a number whose last consent word in Parley was an opt-out, and a decision older than the number's last consent
-record changes nothing. `pending` and `not_subscribed` change nothing; `redacted` erases what Parley holds of the
-customer's platform data (the link, the kept bodies of their deliveries) and never subscribes.
+`unsubscribed` opts the number out, silently (the shopper did not text STOP), and is always honoured (compliance.md
+section 1: a revocation by any reasonable means), unless the shopper opted in again themselves in Parley after
+Shopify's `consent_updated_at` (START or JOIN by text, their Y to a web sign-up): then their own later word stands
+and the delivery says so. A later opt-in nobody made by their own hand (an import, the admin, the API, Shopify's
+own subscribe) does not stand in its way. Nothing a sync sends resubscribes a number whose last consent word in
+Parley was an opt-out, and a `subscribed` older than the number's last consent record changes nothing. `pending`
+and `not_subscribed` change nothing; `redacted` erases what Parley holds of the customer's platform data (the link,
+the kept bodies of their deliveries) and never subscribes. A customer first linked to a subscriber who has opted
+out in Parley already is told to Shopify as unsubscribed (a consent push), unless this delivery says so itself.
+
+The consent record keeps Shopify's customer id, state, `consent_updated_at`, `consent_collected_from` and
+`opt_in_level`; not the delivery it came in, which a topic's handler is not given (it takes the payload only).
 """
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -28,6 +36,7 @@ from conversations.signals import send_isolated, subscriber_opted_in
 from ..mapping import Customer, SmsConsent
 from ..mapping.customers import NOT_SUBSCRIBED, PENDING, REDACTED, SUBSCRIBED, UNSUBSCRIBED
 from ..models import PlatformCustomer, WebhookDelivery
+from .consent_push import consent_push_for_link
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -42,23 +51,46 @@ def customer_consent_sync(*, customer: Customer) -> Handled:
     phone, phone_problem = _phone(customer.phone)
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(phone=phone).first() if phone else None
-        if consent is None:
-            _link(customer, subscriber, consent)
-            note = "the payload holds no SMS consent (from API version 2025-01 on, Shopify sends it in "
-            note += "customers_marketing_consent/update)"
-            return Handled(Outcome.IGNORED, note + (f"; linked to subscriber {subscriber.pk}" if subscriber else ""))
-        if consent.state == SUBSCRIBED:
-            return _subscribe(customer, consent, phone, phone_problem, subscriber)
-        if consent.state == UNSUBSCRIBED:
-            # An unsubscribe is honoured for the number it names, else for the subscriber linked before (the
-            # consent webhook may leave the phone out).
-            return _unsubscribe(customer, consent, phone_problem, subscriber or _linked_subscriber(customer))
+        linked_before = subscriber is not None and _link_of(customer).filter(subscriber=subscriber).exists()
+        handled = _sync(customer, consent, phone, phone_problem, subscriber)
+        if subscriber is not None and not linked_before:
+            handled = _tell_platform_of_opt_out(customer, consent, subscriber, handled)
+        return handled
+
+
+def _sync(customer: Customer, consent: SmsConsent | None, phone: str, phone_problem: str, subscriber) -> Handled:
+    if consent is None:
         _link(customer, subscriber, consent)
-        if consent.state in (PENDING, NOT_SUBSCRIBED):
-            return Handled(Outcome.IGNORED, f"Shopify says {consent.state}: nothing changes in Parley")
-        return Handled(
-            Outcome.IGNORED, f"Parley does not know the SMS consent state {consent.state!r}: nothing changes"
-        )
+        note = "the payload holds no SMS consent (from API version 2025-01 on, Shopify sends it in "
+        note += "customers_marketing_consent/update)"
+        return Handled(Outcome.IGNORED, note + (f"; linked to subscriber {subscriber.pk}" if subscriber else ""))
+    if consent.state == SUBSCRIBED:
+        return _subscribe(customer, consent, phone, phone_problem, subscriber)
+    if consent.state == UNSUBSCRIBED:
+        # An unsubscribe is honoured for the number it names, else for the subscriber linked before (the
+        # consent webhook may leave the phone out).
+        return _unsubscribe(customer, consent, phone_problem, subscriber or _linked_subscriber(customer))
+    _link(customer, subscriber, consent)
+    if consent.state in (PENDING, NOT_SUBSCRIBED):
+        return Handled(Outcome.IGNORED, f"Shopify says {consent.state}: nothing changes in Parley")
+    return Handled(Outcome.IGNORED, f"Parley does not know the SMS consent state {consent.state!r}: nothing changes")
+
+
+def _tell_platform_of_opt_out(customer: Customer, consent: SmsConsent | None, subscriber, handled: Handled) -> Handled:
+    """The customer is linked to this subscriber for the first time: if they opted out in Parley, Shopify learns it.
+
+    Not when this delivery itself says unsubscribed (Shopify knows), and only once the link is made.
+    """
+    if consent is not None and consent.state == UNSUBSCRIBED:
+        return handled
+    subscriber.refresh_from_db(fields=["status", "opted_out_at"])
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        return handled
+    link = _link_of(customer).filter(subscriber=subscriber).first()
+    if link is None or consent_push_for_link(customer=link, subscriber=subscriber) is None:
+        return handled
+    note = f"{handled.note}; the number opted out in Parley before: Shopify is told the customer is unsubscribed"
+    return Handled(handled.outcome, note)
 
 
 def _subscribe(customer: Customer, consent: SmsConsent, phone: str, phone_problem: str, subscriber) -> Handled:
@@ -115,12 +147,29 @@ def _unsubscribe(customer: Customer, consent: SmsConsent, phone_problem: str, su
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
         return Handled(Outcome.IGNORED, f"subscriber {subscriber.pk} has opted out already")
     at = _decided_at(consent)
+    word = _shoppers_later_word(subscriber.phone, at)
+    if word is not None and word.kind == ConsentEvent.Kind.OPT_IN:
+        return Handled(
+            Outcome.IGNORED,
+            f"Shopify's unsubscribe of {_utc(at)} is older than the shopper's own opt-in in Parley ({_how(word)}, "
+            f"{_utc(word.occurred_at)}): their later word stands; nothing changes",
+        )
     last = _last_consent(subscriber.phone)
+    details = _proof(customer, consent)
+    note = ""
     if last is not None and last.occurred_at > at:
-        return Handled(Outcome.IGNORED, _older(at, last))
+        # A later record no shopper made (an import, the admin, the API, Shopify's own subscribe, a clock ahead of
+        # Shopify's) does not outweigh the shopper's revocation. Dated now, so that it is the number's last word.
+        details["later_record_overridden"] = last.pk
+        note = (
+            f" (Shopify's decision of {_utc(at)} is older than the number's last consent record, "
+            f"{last.get_kind_display().lower()} by {_how(last)} of {_utc(last.occurred_at)}, "
+            "not an opt-in the shopper made themselves: the unsubscribe is honoured all the same, as of now)"
+        )
+        at = max(timezone.now(), last.occurred_at)
     # No text: the shopper did not text STOP, so there is nothing to confirm by text.
-    subscriber_opt_out(subscriber=subscriber, source=SOURCE, details=_proof(customer, consent), at=at)
-    return Handled(Outcome.PROCESSED, f"subscriber {subscriber.pk} opted out from Shopify; nothing sent")
+    subscriber_opt_out(subscriber=subscriber, source=SOURCE, details=details, at=at)
+    return Handled(Outcome.PROCESSED, f"subscriber {subscriber.pk} opted out from Shopify; nothing sent{note}")
 
 
 def _redact(customer: Customer) -> Handled:
@@ -147,10 +196,12 @@ def _phone(raw: str) -> tuple[str, str]:
         return "", error.messages[0].replace(repr(raw), "the customer's phone", 1)
 
 
+def _link_of(customer: Customer):
+    return PlatformCustomer.objects.filter(platform=customer.platform, external_id=customer.id)
+
+
 def _linked_subscriber(customer: Customer) -> Subscriber | None:
-    linked = PlatformCustomer.objects.filter(
-        platform=customer.platform, external_id=customer.id, subscriber__isnull=False
-    )
+    linked = _link_of(customer).filter(subscriber__isnull=False)
     return Subscriber.objects.select_for_update().filter(pk__in=linked.values("subscriber_id")).first()
 
 
@@ -186,6 +237,32 @@ def _last_consent(phone: str) -> ConsentEvent | None:
     )
 
 
+# An opt-in the shopper made by their own hand: a keyword text (START, JOIN, YES), or their Y to a web sign-up
+# (the only way a web form subscribes: double opt-in, compliance.md section 2).
+SHOPPERS_OWN = (ConsentEvent.Source.KEYWORD, ConsentEvent.Source.WEB)
+
+
+def _shoppers_later_word(phone: str, at: datetime) -> ConsentEvent | None:
+    """The number's newest record after `at` that is an opt-out (any) or an opt-in the shopper made themselves."""
+    return (
+        ConsentEvent.objects.filter(phone=phone, occurred_at__gt=at)
+        .filter(
+            Q(kind=ConsentEvent.Kind.OPT_OUT) | Q(kind=ConsentEvent.Kind.OPT_IN, source__in=SHOPPERS_OWN),
+        )
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+
+
+def _how(record: ConsentEvent) -> str:
+    """How a consent record came, in words (its keyword, for a text)."""
+    if record.source == ConsentEvent.Source.KEYWORD and record.details.get("keyword"):
+        return f"{record.details['keyword']} by text"
+    if record.source == ConsentEvent.Source.WEB and record.details.get("requested"):
+        return "their Y to a web sign-up"
+    return record.get_source_display()
+
+
 def _decided_at(consent: SmsConsent) -> datetime:
     """When the shopper decided, as Shopify says; now when it does not say (or says a time still to come)."""
     now = timezone.now()
@@ -194,10 +271,13 @@ def _decided_at(consent: SmsConsent) -> datetime:
 
 def _older(at: datetime, last: ConsentEvent) -> str:
     return (
-        f"Shopify's decision of {at:%Y-%m-%d %H:%M} UTC is older than the number's last consent record in Parley "
-        f"({last.get_kind_display().lower()}, {last.get_source_display()}, {last.occurred_at:%Y-%m-%d %H:%M} UTC): "
-        "nothing changes"
+        f"Shopify's decision of {_utc(at)} is older than the number's last consent record in Parley "
+        f"({last.get_kind_display().lower()}, {last.get_source_display()}, {_utc(last.occurred_at)}): nothing changes"
     )
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _proof(customer: Customer, consent: SmsConsent) -> dict:

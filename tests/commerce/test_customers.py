@@ -7,9 +7,10 @@ consent webhook: the customer's id, phone and that object) and customers_create.
 """
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from commerce.mapping import PayloadError, shopify_customer
 from commerce.models import PlatformCustomer, WebhookDelivery
@@ -25,6 +26,8 @@ Outcome = WebhookDelivery.Outcome
 PHONE = "+14155550142"  # the fixtures' customer
 CONSENT_TOPIC = "customers_marketing_consent/update"
 DECIDED = datetime(2026, 11, 30, 15, 14, 52, tzinfo=UTC)  # the fixtures' consent_updated_at, 10:14:52-05:00
+# What a consent record from Shopify proves it by (the delivery is not among them: a handler is given the payload only).
+PROOF = ("platform", "customer_id", "state", "consent_updated_at", "consent_collected_from", "opt_in_level")
 
 
 def consent(state: str, *, at: str = "2026-11-30T10:14:52-05:00", phone: str = PHONE) -> dict:
@@ -167,28 +170,151 @@ def test_a_phone_that_does_not_parse_is_recorded_with_the_reason_and_makes_no_su
     assert not ConsentEvent.objects.exists()
 
 
-def test_an_older_decision_never_overrides_a_newer_one(client, shopify, console):
+def test_an_older_subscribe_than_the_numbers_last_consent_record_changes_nothing(client, shopify, console):
+    ConsentEvent.objects.create(
+        phone=PHONE, kind="opt_in", source="import", occurred_at=datetime(2026, 11, 30, 16, tzinfo=UTC)
+    )
+
+    late = shopify.post(client, CONSENT_TOPIC, consent("subscribed"))  # decided at 15:14:52 UTC
+
+    assert late.status_code == 200
+    assert delivery().outcome == Outcome.IGNORED
+    assert "2026-11-30 15:14:52 UTC is older than the number's last consent record" in delivery().detail
+    assert "2026-11-30 16:00:00 UTC" in delivery().detail
+    assert not Subscriber.objects.exists()
+    assert not outbound().exists()
+
+
+def test_an_unsubscribe_older_than_shopifys_own_subscribe_is_honoured_all_the_same(client, shopify, console):
+    """Shopify's deliveries out of order: a subscribe is not the shopper's own word in Parley, so the opt-out wins."""
     shopify.post(client, CONSENT_TOPIC, consent("subscribed", at="2026-11-30T10:14:52-05:00"))
     late = shopify.post(client, CONSENT_TOPIC, consent("unsubscribed", at="2026-11-29T08:00:00-05:00"))
 
     assert late.status_code == 200
-    assert Subscriber.objects.get(phone=PHONE).status == Subscriber.Status.SUBSCRIBED
-    assert delivery().outcome == Outcome.IGNORED
-    assert "is older than the number's last consent record" in delivery().detail
-    assert list(ConsentEvent.objects.values_list("kind", flat=True)) == ["opt_in"]
+    subscriber = Subscriber.objects.get(phone=PHONE)
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    assert delivery().outcome == Outcome.PROCESSED
+    assert "honoured all the same" in delivery().detail and "opt-in by Shopify" in delivery().detail
+    opt_in, opt_out = ConsentEvent.objects.order_by("id")
+    assert (opt_out.kind, opt_out.source) == ("opt_out", "shopify")
+    assert opt_out.occurred_at >= opt_in.occurred_at  # the number's last word is the opt-out
+    assert opt_out.details["consent_updated_at"] == "2026-11-29T08:00:00-05:00"  # Shopify's own time, kept
+    assert opt_out.details["later_record_overridden"] == opt_in.pk
     link = PlatformCustomer.objects.get()
     assert (link.sms_state, link.consent_updated_at) == ("subscribed", DECIDED)  # the newest state is kept
 
+    # And a later subscribe from Shopify never undoes it.
+    shopify.post(client, CONSENT_TOPIC, consent("subscribed", at="2026-12-01T10:00:00-05:00"))
+    assert Subscriber.objects.get(phone=PHONE).status == Subscriber.Status.UNSUBSCRIBED
+    assert "texting START" in delivery().detail
 
-def test_an_older_unsubscribe_than_a_keyword_opt_in_changes_nothing(client, shopify, subscriber):
+
+@pytest.mark.parametrize("source", ["import", "admin", "api", "agent"])
+def test_an_unsubscribe_is_honoured_over_a_later_opt_in_the_shopper_did_not_make(client, shopify, subscriber, source):
+    ConsentEvent.objects.create(
+        subscriber=subscriber,
+        phone=subscriber.phone,
+        kind="opt_in",
+        source=source,
+        occurred_at=datetime(2026, 12, 1, 9, tzinfo=UTC),  # after Shopify's decision below
+    )
+
+    response = shopify.post(client, CONSENT_TOPIC, consent("unsubscribed", phone=subscriber.phone))
+
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    assert delivery().outcome == Outcome.PROCESSED
+    assert "not an opt-in the shopper made themselves: the unsubscribe is honoured all the same" in delivery().detail
+    last = ConsentEvent.objects.filter(phone=subscriber.phone).order_by("-occurred_at", "-id").first()
+    assert (last.kind, last.source) == ("opt_out", "shopify")
+
+
+def test_an_unsubscribe_is_honoured_when_parleys_clock_is_a_little_ahead(client, shopify, subscriber):
+    """An opt-in by the API recorded seconds after Shopify's time for the unsubscribe: the unsubscribe still wins."""
+    from conversations.services import subscriber_opt_in
+
+    subscriber_opt_in(subscriber=subscriber, source="api", details={"form": "partner app"})
+    decided = ConsentEvent.objects.get().occurred_at - timedelta(seconds=3)
+
+    shopify.post(client, CONSENT_TOPIC, consent("unsubscribed", at=decided.isoformat(), phone=subscriber.phone))
+
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    assert delivery().outcome == Outcome.PROCESSED
+
+
+def test_an_older_unsubscribe_than_the_shoppers_own_start_changes_nothing_and_says_so(client, shopify, subscriber):
     inbound_receive(from_number=subscriber.phone, body="STOP")
     inbound_receive(from_number=subscriber.phone, body="START")  # now, after the Shopify decision below
+    ConsentEvent.objects.create(  # an import after their START does not hide it
+        subscriber=subscriber, phone=subscriber.phone, kind="opt_in", source="import", occurred_at=timezone.now()
+    )
 
     shopify.post(client, CONSENT_TOPIC, consent("unsubscribed", at="2026-11-30T10:14:52-05:00", phone=subscriber.phone))
 
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.SUBSCRIBED
-    assert "older than the number's last consent record" in delivery().detail
+    assert delivery().outcome == Outcome.IGNORED
+    assert "older than the shopper's own opt-in in Parley (START by text" in delivery().detail
+    assert "their later word stands" in delivery().detail
+    assert "2026-11-30 15:14:52 UTC" in delivery().detail
+
+
+def test_a_start_before_shopifys_unsubscribe_does_not_stop_it(client, shopify, subscriber):
+    inbound_receive(from_number=subscriber.phone, body="STOP")
+    inbound_receive(from_number=subscriber.phone, body="START")
+    later = (timezone.now() + timedelta(seconds=1)).isoformat()  # the shopper unsubscribed in Shopify afterwards
+
+    shopify.post(client, CONSENT_TOPIC, consent("unsubscribed", at=later, phone=subscriber.phone))
+
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    assert delivery().outcome == Outcome.PROCESSED
+
+
+def test_an_older_unsubscribe_than_the_shoppers_own_y_to_a_web_sign_up_changes_nothing(client, shopify, settings):
+    from conversations.models import SignupForm
+    from conversations.signup.demo import signup_form_load
+
+    settings.SIGNUP_LIMIT_PER_IP = 10
+    signup_form_load()
+    SignupForm.objects.filter(slug="welcome").update(allowed_origins="https://shop.example.com")
+    signed_up = client.post(
+        "/signup/welcome/",
+        {"phone": "(415) 555-0142", "consent": True, "page_url": "https://shop.example.com/"},
+        content_type="application/json",
+        HTTP_ORIGIN="https://shop.example.com",
+    )
+    assert signed_up.status_code == 201, signed_up.content
+    inbound_receive(from_number=PHONE, body="Y")
+    assert Subscriber.objects.get(phone=PHONE).status == Subscriber.Status.SUBSCRIBED
+
+    shopify.post(client, CONSENT_TOPIC, consent("unsubscribed"))  # Shopify's decision of 2026-11-30
+
+    assert Subscriber.objects.get(phone=PHONE).status == Subscriber.Status.SUBSCRIBED
+    assert delivery().outcome == Outcome.IGNORED
+    assert "the shopper's own opt-in in Parley (their Y to a web sign-up" in delivery().detail
+
+
+def test_the_consent_records_keep_shopifys_proof(client, shopify):
+    shopify.post(client, "customers/update", payload("shopify/customers_update.json"))
+    body = consent("unsubscribed", at="2026-12-01T10:00:00-05:00")
+    body["sms_marketing_consent"]["consent_collected_from"] = "OTHER"
+    shopify.post(client, CONSENT_TOPIC, body)
+
+    opt_in, opt_out = ConsentEvent.objects.filter(phone=PHONE).order_by("id")
+    assert {key: opt_in.details[key] for key in PROOF} == {
+        "platform": "shopify",
+        "customer_id": "706405506930370084",
+        "state": "subscribed",
+        "consent_updated_at": "2026-11-30T10:14:52-05:00",  # as Shopify stated it
+        "consent_collected_from": "SHOPIFY",
+        "opt_in_level": "single_opt_in",
+    }
+    assert opt_out.details["consent_updated_at"] == "2026-12-01T10:00:00-05:00"
+    assert opt_out.details["consent_collected_from"] == "OTHER"
+    assert opt_out.details["customer_id"] == "706405506930370084"
 
 
 @pytest.mark.parametrize("state", ["pending", "not_subscribed"])
