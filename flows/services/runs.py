@@ -99,6 +99,17 @@ MAX_CHAINED_STARTS = 5
 _chained_starts: contextvars.ContextVar[int] = contextvars.ContextVar("flows_chained_starts", default=0)
 
 
+def is_order_news(flow: Flow, trigger: str) -> bool:
+    """A run that sends transactional texts: a transactional flow started by its order event. The same flow started
+    any other way (by hand, for a segment, by another flow) sends marketing texts, under every marketing rule."""
+    return (
+        flow.purpose == Flow.Purpose.TRANSACTIONAL
+        and trigger == "event"
+        and flow.trigger == Flow.Trigger.EVENT
+        and flow.event_type in event_types.TRANSACTIONAL_EVENTS
+    )
+
+
 def _run_start(*, flow, subscriber, trigger, in_reply_to, now, event) -> FlowRun | None:
     now = now or timezone.now()
     version = flow.live_version
@@ -115,7 +126,7 @@ def _run_start(*, flow, subscriber, trigger, in_reply_to, now, event) -> FlowRun
         )
         talking = bool(list(talking))
         live = FlowRun.objects.live().select_for_update().filter(subscriber=subscriber).first()
-        if (live is not None or talking) and flow.purpose == Flow.Purpose.TRANSACTIONAL:
+        if (live is not None or talking) and is_order_news(flow, trigger):
             beside = _run_beside(flow, version, subscriber, trigger, _first_state(event), in_reply_to, now)
             if beside is not None:
                 return beside
@@ -394,7 +405,7 @@ def _apply(run: FlowRun, outcome: engine.Outcome, *, in_reply_to: Message | None
     # Texts that answer the shopper's own text are conversational; the store speaking first (an event, a
     # timer, the API) is marketing, with quiet hours and caps.
     purpose = Message.Purpose.CONVERSATIONAL if in_reply_to is not None else Message.Purpose.MARKETING
-    if run.flow.purpose == Flow.Purpose.TRANSACTIONAL:  # order updates: the gate's transactional rules, always
+    if is_order_news(run.flow, run.trigger):  # order updates: the gate's transactional rules, always
         purpose = Message.Purpose.TRANSACTIONAL
     results, answers, then_start, queued, handoffs = [], [], [], [], []
     for effect in outcome.effects:

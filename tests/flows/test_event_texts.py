@@ -364,8 +364,19 @@ def test_a_link_preview_bot_is_sent_on_but_not_counted_and_an_unknown_code_is_a_
 @pytest.mark.django_db
 def test_a_transactional_flow_keeps_its_links_as_written_for_the_send_gate():
     flow = cart_flow(definition=LINKS_FLOW)
-    Flow.objects.filter(pk=flow.pk).update(purpose=Flow.Purpose.TRANSACTIONAL)
+    # An order update's flow (the services refuse a transactional cart flow; set here past them, as a row).
+    Flow.objects.filter(pk=flow.pk).update(purpose=Flow.Purpose.TRANSACTIONAL, event_type=event_types.ORDER_FULFILLED)
     shopper = SubscriberFactory(phone="+14155550130", status="subscribed")
-    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="t3")
+    event_record(subscriber=shopper, type=event_types.ORDER_FULFILLED, properties=CHECKOUT, idempotency_key="t3")
     text = Message.objects.get(subscriber=shopper, direction="outbound")
     assert CHECKOUT["url"] in text.body and not TrackedLink.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_cart_flow_saved_as_transactional_past_the_checks_still_sends_marketing():
+    flow = cart_flow(definition=LINKS_FLOW)
+    Flow.objects.filter(pk=flow.pk).update(purpose=Flow.Purpose.TRANSACTIONAL)  # a row from before the rule
+    shopper = SubscriberFactory(phone="+14155550131", status="subscribed")
+    event_record(subscriber=shopper, type=event_types.CART_ABANDONED, properties=CHECKOUT, idempotency_key="t4")
+    text = Message.objects.get(subscriber=shopper, direction="outbound")
+    assert text.purpose == Message.Purpose.MARKETING and TrackedLink.objects.exists()

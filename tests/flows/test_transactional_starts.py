@@ -4,16 +4,20 @@ publishing, import (services and API), flow_create/flow_update and the admin for
 transactional flow is moved to another event."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from conversations import event_types
+from conversations.models import Message
+from conversations.services.events import event_record
 from flows.checks import ERROR, flow_checks
 from flows.models import Flow
-from flows.services import flow_create, flow_import, flow_publish, flow_templates_load, flow_update
-from tests.factories import UserFactory
+from flows.services import flow_create, flow_import, flow_publish, flow_templates_load, flow_update, run_start
+from tests.factories import SubscriberFactory, UserFactory
 
 WHY = (
     "only a flow started by an order's own news (order placed, shipped, out for delivery, delivered) can be "
@@ -339,3 +343,35 @@ class TestAdmin:
         assert response.status_code == 302
         shipped.refresh_from_db()
         assert shipped.event_type == "order_delivered"
+
+
+# --- Sending: only a run its order event started is transactional ----------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("trigger", ["manual", "flow", "keyword"])
+def test_an_order_updates_flow_started_any_other_way_sends_marketing_under_its_rules(monkeypatch, trigger):
+    """Started by hand, for a segment or by another flow, an order update's text is marketing: at 06:00 in the
+    shopper's zone it waits for the morning like any marketing text."""
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 1, 11, 0, tzinfo=UTC))  # 06:00 in New York
+    flow_templates_load()
+    shipped = Flow.objects.get(name="Order updates: shipped")
+    shopper = SubscriberFactory(phone="+14155550170")
+
+    run_start(flow=shipped, subscriber=shopper, trigger=trigger)
+
+    (text,) = Message.objects.filter(subscriber=shopper, direction="outbound")
+    assert text.purpose == Message.Purpose.MARKETING
+    assert text.not_before is not None  # held for the marketing window
+
+
+@pytest.mark.django_db
+def test_an_order_updates_flow_started_by_its_event_sends_transactional_texts_at_once(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+    flow_templates_load()
+    shopper = SubscriberFactory(phone="+14155550171")
+
+    event_record(subscriber=shopper, type=event_types.ORDER_FULFILLED, properties={"order_number": "#1"})
+
+    (text,) = Message.objects.filter(subscriber=shopper, direction="outbound")
+    assert (text.purpose, text.not_before) == (Message.Purpose.TRANSACTIONAL, None)
