@@ -134,6 +134,10 @@ def test_agent_answers_a_question_from_a_shopper_in_a_flow(page, live_server, de
     assert_not_reloaded(page)
 
     # The agent opens it: the question in the thread, the quiz shown paused beside it, the badge gone.
+    # Their local time (the server's clock is UTC) is read between two clock readings around the page's making,
+    # as a minute may turn meanwhile.
+    zone = ZoneInfo(shopper.time_zone)
+    before = datetime.now(zone).strftime("%H:%M")
     row.locator("a").click()
     page.wait_for_url(f"{live_server.url}/inbox/{conversation.pk}/**")
     thread = page.locator("#thread")
@@ -142,9 +146,6 @@ def test_agent_answers_a_question_from_a_shopper_in_a_flow(page, live_server, de
     expect(page.locator("#panel .panel-flow")).to_contain_text("Welcome quiz")
     expect(page.locator("#panel .panel-flow")).to_contain_text("paused until this conversation closes")
     expect(page.locator(".status-line")).to_contain_text("automation paused")
-    # Their local time (the server's clock is UTC): read between two clock readings, as a minute may turn.
-    zone = ZoneInfo(shopper.time_zone)
-    before = datetime.now(zone).strftime("%H:%M")
     status_line = page.locator(".status-line").inner_text()
     after = datetime.now(zone).strftime("%H:%M")
     assert f"their time {before}" in status_line or f"their time {after}" in status_line, status_line
