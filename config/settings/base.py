@@ -271,6 +271,7 @@ DUE_WORK = [
 DEMO_LOADERS = [
     "conversations.demo.world_shoppers_load",
     "conversations.signup.demo.signup_form_load",
+    "commerce.demo.demo_catalog_load",  # before flows and campaigns, which may name its products
     "flows.services.flow_templates_load",
     "segments.services.demo_segments_load",
     "campaigns.services.demo_campaigns_load",
