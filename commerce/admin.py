@@ -3,11 +3,14 @@
 import json
 
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services, shopify, woocommerce
 from .models import (
+    BackInStockRequest,
     Checkout,
     ConsentPush,
     Platform,
@@ -147,7 +150,16 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(ReadOnly):
-    list_display = ["title", "status", "platform", "handle", "variant_count", "in_stock_count", "lowest_price"]
+    list_display = [
+        "title",
+        "status",
+        "platform",
+        "handle",
+        "variant_count",
+        "in_stock_count",
+        "lowest_price",
+        "waiting_count",
+    ]
     list_filter = ["status", InStockFilter, "platform"]
     search_fields = ["title", "handle", "variants__sku", "=external_id"]
     inlines = [VariantInline]
@@ -175,6 +187,8 @@ class ProductAdmin(ReadOnly):
                 variant_total=Count("variants"),
                 in_stock_total=Count("variants", filter=Q(variants__in_stock=True)),
                 lowest=Min("variants__price"),
+                # A subquery, not a third join: the counts over variants stay as they are.
+                waiting_total=Coalesce(Subquery(_waiting_requests(), output_field=IntegerField()), 0),
             )
         )
 
@@ -189,6 +203,27 @@ class ProductAdmin(ReadOnly):
     @admin.display(description="From", ordering="lowest")
     def lowest_price(self, obj):
         return obj.lowest if obj.lowest is not None else "—"
+
+    @admin.display(description="Waiting to be told it is back", ordering="waiting_total")
+    def waiting_count(self, obj):
+        if not obj.waiting_total:
+            return 0
+        url = reverse("admin:commerce_backinstockrequest_changelist")
+        return format_html(
+            '<a href="{}?product__id__exact={}&status__exact=waiting">{}</a>', url, obj.pk, obj.waiting_total
+        )
+
+
+def _waiting_requests():
+    """The number of waiting back-in-stock requests of the outer product."""
+    return (
+        BackInStockRequest.objects.waiting()
+        .filter(product=OuterRef("pk"))
+        .order_by()
+        .values("product")
+        .annotate(total=Count("id"))
+        .values("total")
+    )
 
 
 @admin.register(Variant)
@@ -311,3 +346,29 @@ class ConsentPushAdmin(ReadOnly):
     list_display = ["id", "customer", "state", "status", "attempts", "next_attempt_at", "last_error", "done_at"]
     list_filter = ["status"]
     list_select_related = ["customer"]
+
+
+@admin.register(BackInStockRequest)
+class BackInStockRequestAdmin(ReadOnly):
+    """Shoppers waiting to be told a product (in their size) is back in stock, and those already told."""
+
+    list_display = [
+        "id",
+        "product",
+        "variant_title",
+        "subscriber",
+        "source",
+        "status",
+        "requested_at",
+        "expires_at",
+        "notified_at",
+    ]
+    list_filter = ["status", "source", "product"]
+    list_select_related = ["product", "variant", "subscriber"]
+    search_fields = ["product__title", "variant__sku", "=product__external_id"]
+    fields = ["subscriber", "product", "variant", "source", "status", "requested_at", "expires_at", "notified_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Size", ordering="variant__title")
+    def variant_title(self, obj):
+        return obj.variant.title if obj.variant else "any"

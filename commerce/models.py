@@ -346,3 +346,71 @@ class Checkout(models.Model):
         if not self.phone:
             return "no phone"
         return "waiting"
+
+
+class BackInStockRequestQuerySet(models.QuerySet):
+    def waiting(self):
+        return self.filter(status=BackInStockRequest.Status.WAITING)
+
+
+class BackInStockRequest(models.Model):
+    """A shopper asked to be told when a product (in their size: the variant) is back in stock.
+
+    While it waits, a restock of its variant (or, without one, of any variant of its product) turns it into one
+    `back_in_stock` event, oldest requests first and no more than the stock; after BACK_IN_STOCK_DAYS it expires.
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        KEYWORD = "keyword", "Keyword"
+        FLOW = "flow", "Flow"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        NOTIFIED = "notified", "Notified"
+        EXPIRED = "expired", "Expired"
+
+    subscriber = models.ForeignKey(
+        "conversations.Subscriber", on_delete=models.CASCADE, related_name="back_in_stock_requests"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="back_in_stock_requests")
+    variant = models.ForeignKey(
+        Variant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="back_in_stock_requests",
+        help_text="The one in their size; empty when no size is known (any variant of the product will do).",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    requested_at = models.DateTimeField()
+    expires_at = models.DateTimeField(help_text="BACK_IN_STOCK_DAYS after the request.")
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When its back_in_stock event was recorded.")
+
+    objects = BackInStockRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "variant"],
+                name="back_in_stock_one_waiting_per_variant",
+                condition=Q(status="waiting", variant__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["subscriber", "product"],
+                name="back_in_stock_one_waiting_per_product",
+                condition=Q(status="waiting", variant__isnull=True),
+            ),
+        ]
+        indexes = [
+            # A restock reads the waiting requests of a variant, oldest first; the expiry reads them by date.
+            models.Index(
+                fields=["variant", "requested_at"], name="back_in_stock_waiting_idx", condition=Q(status="waiting")
+            ),
+            models.Index(fields=["expires_at"], name="back_in_stock_expiry_idx", condition=Q(status="waiting")),
+        ]
+
+    def __str__(self) -> str:
+        return f"back in stock: {self.variant or self.product} ({self.status})"

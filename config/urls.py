@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("flows.urls_api")),
     path("api/v1/", include("segments.urls_api")),
     path("api/v1/", include("campaigns.urls_api")),
+    path("api/v1/", include("commerce.urls_api")),
     path("segments/", include("segments.urls")),
     path("inbox/", include("conversations.inbox.urls")),
     path("flows/", include("flows.urls")),

@@ -46,6 +46,16 @@ FULFILLMENT_PROPERTIES = (
     "platform",
 )
 PRODUCT_PROPERTIES = ("product_id", "variant_id", "title", "url", "image_url", "price", "platform")
+BACK_IN_STOCK_PROPERTIES = (
+    "product_id",
+    "variant_id",
+    "title",
+    "variant_title",
+    "url",
+    "image_url",
+    "price",
+    "platform",
+)
 
 KNOWN_PROPERTIES: dict[str, tuple[str, ...]] = {
     event_types.ORDER_PLACED: (
@@ -67,6 +77,7 @@ KNOWN_PROPERTIES: dict[str, tuple[str, ...]] = {
     event_types.ORDER_FULFILLED: FULFILLMENT_PROPERTIES,
     event_types.ORDER_OUT_FOR_DELIVERY: FULFILLMENT_PROPERTIES,
     event_types.ORDER_DELIVERED: FULFILLMENT_PROPERTIES,
+    event_types.BACK_IN_STOCK: BACK_IN_STOCK_PROPERTIES,
     event_types.LINK_CLICKED: ("url", "campaign", "variant", "flow", "run"),
 }
 # Properties whose values are lists of items: `{{ event.items.0.title }}` reads an item's property.
@@ -147,6 +158,8 @@ SAMPLES: dict[str, dict] = {
     event_types.ORDER_FULFILLED: _SAMPLE_FULFILLMENT,
     event_types.ORDER_OUT_FOR_DELIVERY: {**_SAMPLE_FULFILLMENT, "status": "out_for_delivery"},
     event_types.ORDER_DELIVERED: {**_SAMPLE_FULFILLMENT, "status": "delivered"},
+    event_types.BACK_IN_STOCK: {key: _SAMPLE_ITEM[key] for key in BACK_IN_STOCK_PROPERTIES if key in _SAMPLE_ITEM}
+    | {"platform": "shopify"},
     event_types.LINK_CLICKED: {"url": "https://shop.example.com/products/linen-shirt", "campaign": 1, "variant": "A"},
 }
 

@@ -15,6 +15,7 @@ COLLECTION_VIEWED = "collection_viewed"  # a collection (category) page was view
 ORDER_FULFILLED = "order_fulfilled"  # an order (or part of it) was shipped (store webhooks)
 ORDER_OUT_FOR_DELIVERY = "order_out_for_delivery"  # the carrier is delivering it today (store webhooks)
 ORDER_DELIVERED = "order_delivered"  # the carrier delivered it (store webhooks)
+BACK_IN_STOCK = "back_in_stock"  # a variant a shopper asked about came back in stock (commerce, once per request)
 LINK_CLICKED = "link_clicked"  # a person (not a link-preview bot) opened a campaign's or a flow's short link
 FLOW_ANSWER = "flow_answer"  # a flow's question was answered (flows): properties flow, question, answer
 AGENT_HANDOFF = "agent_handoff"  # a flow handed the shopper to a person in the inbox (flows)
@@ -30,6 +31,7 @@ KNOWN = frozenset(
         ORDER_FULFILLED,
         ORDER_OUT_FOR_DELIVERY,
         ORDER_DELIVERED,
+        BACK_IN_STOCK,
         LINK_CLICKED,
         FLOW_ANSWER,
         AGENT_HANDOFF,

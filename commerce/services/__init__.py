@@ -7,9 +7,17 @@ catalog.py   products, variants and stock, from webhooks and catalog files
 fulfillments.py  shipments: order_fulfilled, order_out_for_delivery, order_delivered for the order's subscriber
 customers.py customers and their SMS consent from the platform
 browse.py    page views from the sign-up script, and `browse_abandoned` for views no checkout or order follows
+back_in_stock.py  requests to be told when a variant is back, `back_in_stock` events at a restock, expiry
 consent_push.py  the way back: an opt-out in Parley unsubscribes the Shopify customer (Admin API), retried
 """
 
+from .back_in_stock import (
+    back_in_stock_expire_due,
+    back_in_stock_key,
+    back_in_stock_notify,
+    back_in_stock_request,
+    back_in_stock_request_by_phone,
+)
 from .browse import browse_abandon_due
 from .catalog import (
     ImportReport,
@@ -35,6 +43,11 @@ from .webhooks import (
 )
 
 __all__ = [
+    "back_in_stock_expire_due",
+    "back_in_stock_key",
+    "back_in_stock_notify",
+    "back_in_stock_request",
+    "back_in_stock_request_by_phone",
     "browse_abandon_due",
     "ImportReport",
     "catalog_import",

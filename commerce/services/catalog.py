@@ -14,6 +14,7 @@ from conversations.models import AttributeDefinition
 from ..mapping import Deleted, InventoryLevel, ProductData, VariantData, VariationData
 from ..models import Product, Variant, WebhookDelivery
 from ..options import ChoiceAttribute, choice_attributes, match_options
+from .back_in_stock import back_in_stock_notify
 from .webhooks import Handled
 
 Outcome = WebhookDelivery.Outcome
@@ -66,16 +67,18 @@ def inventory_level_set(*, platform: str, level: InventoryLevel) -> Handled:
     """Shopify's stock of one inventory item at one location; the variant's quantity is the sum over locations."""
     with transaction.atomic():
         variants = list(
-            Variant.objects.select_for_update().filter(
-                product__platform=platform, inventory_item_id=level.inventory_item_id
-            )
+            Variant.objects.select_for_update(of=("self",))
+            .select_related("product")
+            .filter(product__platform=platform, inventory_item_id=level.inventory_item_id)
         )
         if not variants:
             return Handled(Outcome.IGNORED, "no variant in the catalog has this inventory item")
         changed = 0
+        restocked = []
         for variant in variants:
             if _older(level.updated_at, variant.platform_updated_at):
                 continue
+            was_in_stock = variant.in_stock
             levels = dict(variant.inventory_levels)
             levels[level.location_id or "default"] = level.available if level.available is not None else 0
             variant.inventory_levels = levels
@@ -94,6 +97,9 @@ def inventory_level_set(*, platform: str, level: InventoryLevel) -> Handled:
                 ]
             )
             changed += 1
+            if variant.in_stock and not was_in_stock:
+                restocked.append(variant)
+        back_in_stock_notify(variants=restocked)
     if not changed:
         return Handled(Outcome.IGNORED, "an older stock level than the one stored")
     return Handled(Outcome.PROCESSED, f"stock set on {changed} variant{'s' if changed != 1 else ''}")
@@ -184,9 +190,11 @@ def _variants_write(
 ) -> list[int]:
     """Create or update the given variants of `product`; returns the ids of the rows written."""
     existing = list(product.variants.all())
+    out_of_stock = {variant.pk for variant in existing if not variant.in_stock}
     by_id = {variant.external_id: variant for variant in existing if variant.external_id}
     unclaimed = [variant for variant in existing if not variant.external_id]
     written = []
+    restocked = []
     for data in variants:
         row = by_id.get(data.external_id) if data.external_id else None
         if row is None:
@@ -215,6 +223,9 @@ def _variants_write(
         row.in_stock = _in_stock(row, data.in_stock_hint)
         row.save()
         written.append(row.pk)
+        if row.in_stock and row.pk in out_of_stock:
+            restocked.append(row)
+    back_in_stock_notify(variants=restocked)  # requests wait for a variant that was out and is in again
     return written
 
 

@@ -233,6 +233,8 @@ BROWSE_IDENTITY_DAYS = int(env("BROWSE_IDENTITY_DAYS", "30"))
 BROWSE_REPEAT_MINUTES = int(env("BROWSE_REPEAT_MINUTES", "30"))
 # A shopper whose last product view is this old, with no checkout or order since, gets one `browse_abandoned`.
 BROWSE_ABANDONED_MINUTES = int(env("BROWSE_ABANDONED_MINUTES", "120"))
+# A shopper's request to be told when a product is back in stock waits this many days, then expires.
+BACK_IN_STOCK_DAYS = int(env("BACK_IN_STOCK_DAYS", "90"))
 SMS_HELP_TEXT = env(
     "SMS_HELP_TEXT",
     "{store} alerts: up to {per_month} msgs/mo. Help: {contact}. Msg & data rates may apply. Reply STOP to cancel.",
@@ -258,6 +260,7 @@ DUE_WORK = [
     "conversations.services.inbound_process_pending",
     "commerce.services.checkouts_abandon_due",  # before the flows and the outbox: the cart text goes in this pass
     "commerce.services.browse_abandon_due",
+    "commerce.services.back_in_stock_expire_due",
     "flows.services.runs_process_due",
     "flows.services.launches_process_due",
     "flows.services.runs_pause_check",
