@@ -1,16 +1,23 @@
 """The demo catalog of `seed_demo`: products with sizes, prices and stock, loaded once, sizes matched to `size`."""
 
 import io
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from commerce.demo import CATALOG, demo_catalog_load, demo_catalog_products
 from commerce.models import Product, Variant
 from commerce.options import choice_attributes, match_options
 from conversations.models import AttributeDefinition
 from conversations.services import attribute_definitions_ensure_defaults
+from tests.factories import SubscriberFactory, UserFactory, api_key_for
 from tests.fakes.store import payload
+from tests.fakes.twilio import twilio_configured
 
 APPAREL = {"Tees", "Hoodies", "Dresses", "Joggers"}
 
@@ -194,3 +201,34 @@ def test_admin_shows_the_sold_out_tee(admin_client):
     assert page.status_code == 200
     assert "DEMO-ORGANIC-COTTON-TEE-M" in page.content.decode()
     assert [str(variant) for variant in variants.context["cl"].result_list] == ["Organic cotton tee — M"]
+
+
+@pytest.mark.django_db
+def test_with_the_demo_catalog_a_shopper_in_m_is_told_when_the_sold_out_tee_is_back(
+    client, shopify, settings, monkeypatch
+):
+    """The issue's demo, by the interfaces a store uses: the API's request, Shopify's stock webhook, the text."""
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2027, 1, 5, 18, 0, tzinfo=UTC))  # a Tuesday, daytime
+    settings.PUBLIC_BASE_URL = ""
+    seed_demo()
+    shopper = SubscriberFactory(first_name="Ana", attributes={"size": "M"})
+    backend = UserFactory(username="store-backend")
+    backend.user_permissions.set(Permission.objects.filter(codename="add_backinstockrequest"))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(backend)}")
+    tee_m = Variant.objects.get(sku="DEMO-ORGANIC-COTTON-TEE-M")
+
+    asked = api.post("/api/v1/back-in-stock/", {"phone": shopper.phone, "variant": tee_m.sku}, format="json")
+    level = payload("shopify/inventory_levels_update.json")
+    level.update(inventory_item_id=int(tee_m.inventory_item_id), available=4)
+    with twilio_configured(settings) as twilio:
+        restocked = shopify.post(client, "inventory_levels/update", level)
+        call_command("process_due", stdout=io.StringIO())
+        sent = [(form["To"], form["Body"]) for form in twilio.sent]
+
+    assert (asked.status_code, restocked.status_code) == (201, 200)
+    assert [to for to, _ in sent] == [shopper.phone]
+    assert sent[0][1].startswith("Good news, Ana: Organic cotton tee in M is back in stock.")
+    link = next(word for word in sent[0][1].split() if word.startswith(("http://", "https://")))
+    opened = client.get(urlsplit(link).path, HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 18_0)")
+    assert opened["Location"].startswith("http://127.0.0.1:8000/demo/store/products/organic-cotton-tee")
