@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.views import short_link
+from commerce import pages as commerce_pages
 from conversations.views import api_not_found
 
 admin.site.site_header = "Parley"
@@ -25,6 +26,7 @@ urlpatterns = [
     path("webhooks/", include("commerce.urls")),
     path("browse/", include("commerce.urls_browse")),
     path("store/", include("commerce.urls_pages")),
+    path("demo/store/products/<str:handle>", commerce_pages.demo_product, name="demo-product"),
     path("", include("conversations.signup.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The page and its start-up script apart (?script), and no inline style: it works under the CSP.
