@@ -2,6 +2,7 @@
 automation does while a person is talking with them."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -275,6 +276,28 @@ def test_an_agents_reply_to_an_unsubscribed_shopper_is_refused(api):
     assert refused.value.code == "opted_out"
     assert "opted out" in refused.value.reason
     assert Message.objects.count() == before
+
+
+NIGHT_CANDIDATES = [
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Athens",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Bangkok",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+]
+
+
+def a_zone_where_it_is_night() -> str:
+    """A zone where it is now between midnight and 5 am (the candidates are at most 3 hours apart)."""
+    now = timezone.now()
+    return next(zone for zone in NIGHT_CANDIDATES if now.astimezone(ZoneInfo(zone)).hour < 5)
 
 
 # 02:00 in Los Angeles, the zone of the shopper's (415) number: night there, whatever the hour the tests run at.
