@@ -1,10 +1,14 @@
+from datetime import UTC, datetime
+
 import pytest
+from django.utils import timezone
 
 from commerce.models import Product, Variant
 from conversations.models import SignupForm
 from conversations.signup.demo import signup_form_load
 from tests.factories import SubscriberFactory
 from tests.fakes.store import FakeShopify, FakeWooCommerce
+from tests.fakes.twilio import twilio_configured
 
 SHOPIFY_SECRET = "shpss_test_0123456789abcdef"
 WOO_SECRET = "woo test secret with spaces & symbols"
@@ -66,3 +70,31 @@ def shirt(db):
         image_url=f"{STORE}/images/linen-shirt-m.jpg",
     )
     return product
+
+
+# A Tuesday, 13:00 in New York (the shoppers' zone): inside the marketing window.
+START = datetime(2027, 1, 5, 18, 0, tzinfo=UTC)
+
+
+class Clock:
+    """timezone.now, stopped at `at`; move it on with `clock.at += timedelta(...)`."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock(START)
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
+
+
+@pytest.fixture
+def twilio(settings):
+    """A fake Twilio on 127.0.0.1 that the settings point at."""
+    with twilio_configured(settings) as fake:
+        yield fake

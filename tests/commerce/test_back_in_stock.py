@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from commerce.models import BackInStockRequest, Variant
@@ -19,6 +18,7 @@ from conversations import event_types
 from conversations.event_properties import KNOWN_PROPERTIES
 from conversations.models import Event, Subscriber
 from flows.services import flow_templates_load
+from tests.commerce.conftest import START
 from tests.factories import SubscriberFactory, UserFactory, api_key_for
 from tests.fakes.store import payload
 from tests.fakes.twilio import twilio_configured
@@ -26,25 +26,8 @@ from tests.fakes.twilio import twilio_configured
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/back-in-stock/"
-# A Tuesday, 13:00 in New York (the shoppers' zone): inside the marketing window.
-START = datetime(2027, 1, 5, 18, 0, tzinfo=UTC)
 MEDIUM = "757650484644203962"  # products_update.json's Medium variant
 SMALL_ITEM = "271878346596884015"  # the Small variant's inventory item (inventory_levels_update.json)
-
-
-class Clock:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(START)
-    monkeypatch.setattr(timezone, "now", clock)
-    return clock
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from flows.models import Flow, FlowRun
 from flows.services import flow_templates_load
 from tests.factories import MessageFactory, SubscriberFactory
 from tests.fakes.store import payload
-from tests.fakes.twilio import twilio_configured
 
 Outcome = WebhookDelivery.Outcome
 TRACKING = "https://www.ups.com/track?loc=en_US&tracknum=1Z2345E20300000000"
@@ -129,12 +128,6 @@ def test_a_custom_tracking_link_wins_and_unreadable_tracking_meta_is_left_out():
 
 
 # --- Webhooks, events and texts ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def twilio(settings):
-    with twilio_configured(settings) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from campaigns import services as campaigns
 from campaigns.models import Attribution
@@ -21,34 +20,10 @@ from conversations.models import Event, Tag
 from flows.models import FlowRun
 from flows.services import flow_templates_load
 from segments.services import segment_create
+from tests.commerce.conftest import START
 from tests.fakes.store import payload
-from tests.fakes.twilio import twilio_configured
 
 pytestmark = pytest.mark.django_db
-
-# A Tuesday, 13:00 in New York (the shopper's zone): inside the marketing window.
-START = datetime(2027, 1, 5, 18, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(START)
-    monkeypatch.setattr(timezone, "now", clock)
-    return clock
-
-
-@pytest.fixture
-def twilio(settings):
-    with twilio_configured(settings) as fake:
-        yield fake
 
 
 def process_due():
